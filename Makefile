@@ -1,0 +1,40 @@
+# riskguard — developer entry points. `make run` and `make test` are the two a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN_DIR ?= ./var
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest bench clean venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,bridge]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	RISKGUARD_STATE_DIR=$(RUN_DIR)/state RISKGUARD_LOG_DIR=$(RUN_DIR)/log \
+	  $(VENV)/bin/riskguard demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(PY) scripts/run_pytest.py $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var
