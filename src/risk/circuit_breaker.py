@@ -48,6 +48,7 @@ __all__ = [
     "BreakerWriteError",
     "CircuitBreaker",
     "Gate",
+    "StaleBreakerView",
 ]
 
 BREAKER_FILE: Final = "breaker.json"
@@ -58,6 +59,10 @@ _LOCK_FLAGS: Final = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON
 
 class BreakerWriteError(Exception):
     """A transition could not be made durable. For a trip, this process now reads HALTED."""
+
+
+class StaleBreakerView(Exception):
+    """A conditional reset found the breaker changed since the caller read it."""
 
 
 class BreakerLockTimeout(BreakerWriteError):
@@ -234,7 +239,7 @@ class CircuitBreaker:
                 )
                 self._write(record)
                 atomic_write(self.state_dir / INIT_MARKER, b"", self._file_mode)
-                self._sink.emit(events.BREAKER_INITIALISED, seq=0, state="ACTIVE")
+                self._sink.emit(events.BREAKER_INITIALISED, breaker_seq=0, state="ACTIVE")
         return self.read()
 
     def trip(
@@ -252,9 +257,7 @@ class CircuitBreaker:
             return self._transition(action, trigger, reason, dict(evidence or {}), None, ())
         except BreakerWriteError as exc:
             self._forced = (trigger, reason)
-            self._sink.emit(
-                events.BREAKER_WRITE_FAILED, reason_code=trigger.value, error=str(exc)
-            )
+            self._sink.emit(events.BREAKER_WRITE_FAILED, reason_code=trigger.value, error=str(exc))
             raise
 
     def reset(
@@ -264,10 +267,21 @@ class CircuitBreaker:
         reason: str,
         rebaseline: tuple[Rebaseline, ...] = (),
         evidence: Mapping[str, JsonValue] | None = None,
+        expected_seq: int | None = None,
     ) -> BreakerView:
-        """The manual reset (no policy here; see ``risk.reset_policy``). HALTED → ACTIVE."""
+        """The manual reset (no policy here; see ``risk.reset_policy``). HALTED → ACTIVE.
+
+        ``expected_seq``: refuse with ``StaleBreakerView`` if anything was written since the
+        operator looked, so a reset can never clear a trip the operator has not seen.
+        """
         return self._transition(
-            Action.RESET, ReasonCode.MANUAL_RESET, reason, dict(evidence or {}), operator, rebaseline
+            Action.RESET,
+            ReasonCode.MANUAL_RESET,
+            reason,
+            dict(evidence or {}),
+            operator,
+            rebaseline,
+            expected_seq,
         )
 
     def _transition(
@@ -278,11 +292,16 @@ class CircuitBreaker:
         evidence: dict[str, JsonValue],
         operator: str | None,
         rebaseline: tuple[Rebaseline, ...],
+        expected_seq: int | None = None,
     ) -> BreakerView:
         try:
             with self._locked():
                 self._close_fd()  # always re-read and re-validate under the lock
                 current = self.read()
+                if expected_seq is not None and current.seq != expected_seq:
+                    raise StaleBreakerView(
+                        f"breaker changed (seq {expected_seq} -> {current.seq}); look again"
+                    )
                 old = current.record
                 if old is None:
                     evidence["recovered_from"] = current.reason
@@ -333,7 +352,7 @@ class CircuitBreaker:
             name = events.BREAKER_TRIPPED if changed else events.BREAKER_TRIP_RECORDED
         self._sink.emit(
             name,
-            seq=entry.seq,
+            breaker_seq=entry.seq,
             reason_code=entry.trigger.value,
             reason=entry.reason,
             from_state=entry.from_state.value,
@@ -344,7 +363,9 @@ class CircuitBreaker:
         )
 
     def _actor_for(self, operator: str | None) -> Actor:
-        return self._actor if operator is None else self._actor.model_copy(update={"name": operator})
+        if operator is None:
+            return self._actor
+        return self._actor.model_copy(update={"name": operator})
 
     def _now(self) -> str:
         return format_ts(self._clock.now())

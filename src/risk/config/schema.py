@@ -8,9 +8,10 @@ warning level strictly inside its hard limit.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from risk.config.types import (
     FileMode,
@@ -53,15 +54,12 @@ class PathsConfig(_Section):
     dir_mode: FileMode
     file_mode: FileMode
 
-    @model_validator(mode="after")
-    def _not_tmp(self) -> Self:
-        for name in ("state_dir", "log_dir"):
-            path = getattr(self, name)
-            if not path.is_absolute() and not str(path).startswith("."):
-                raise ValueError(f"{name} must be absolute or explicitly relative (./...)")
-            if path.parts[:2] in (("/", "tmp"), ("/", "dev")):
-                raise ValueError(f"{name} must not live under {path.parts[1]} (cleared at reboot)")
-        return self
+    @field_validator("state_dir", "log_dir")
+    @classmethod
+    def _survives_reboot(cls, path: Path) -> Path:
+        if path.is_absolute() and len(path.parts) > 1 and path.parts[1] in ("tmp", "dev"):
+            raise ValueError(f"must not live under /{path.parts[1]} (cleared at reboot, shared)")
+        return path
 
 
 class KillSwitchConfig(_Section):
@@ -156,9 +154,7 @@ class LatencyConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(
-            self.tick_processing_warning_ms, self.tick_processing_timeout_ms, "latency"
-        )
+        _warning_below(self.tick_processing_warning_ms, self.tick_processing_timeout_ms, "latency")
         return self
 
 

@@ -76,7 +76,9 @@ def _to_mode(value: Any) -> int:
     return mode
 
 
-Money = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0, max_digits=20, decimal_places=8)]
+Money = Annotated[
+    Decimal, BeforeValidator(_to_decimal), Field(ge=0, max_digits=20, decimal_places=8)
+]
 PositiveDecimal = Annotated[Decimal, BeforeValidator(_to_decimal), Field(gt=0)]
 NonNegativeDecimal = Annotated[Decimal, BeforeValidator(_to_decimal), Field(ge=0)]
 Percent = Annotated[Decimal, BeforeValidator(_to_decimal), Field(gt=0, le=100)]

@@ -1,0 +1,1 @@
+"""Everything that touches a broker or a process lifecycle; builds on ``risk``."""

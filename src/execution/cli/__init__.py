@@ -1,0 +1,38 @@
+"""The ``riskguard`` command. Exit codes: 0 ok, 1 failure, 2 usage, 3 refused, 78 config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from execution.cli import breaker_cmd, config_cmd
+from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE
+from risk.config import ConfigError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="riskguard", description="Risk-monitor sidecar and circuit breaker for MT5 engines."
+    )
+    parser.add_argument("--config", help="risk_limits.yaml (or RISKGUARD_CONFIG)")
+    parser.add_argument("--state-dir", help="breaker state dir (or RISKGUARD_STATE_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    breaker_cmd.add_parser(sub)
+    config_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as exc:
+        sys.stderr.write(f"configuration error:\n{exc}\n")
+        return EXIT_CONFIG
+    except OSError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_FAILURE
+    return code

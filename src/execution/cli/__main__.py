@@ -1,0 +1,5 @@
+import sys
+
+from execution.cli import main
+
+sys.exit(main())
