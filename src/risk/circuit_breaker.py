@@ -231,8 +231,9 @@ class CircuitBreaker:
         """Create the state dir, lock file and an ACTIVE record on first use; never overwrite."""
         ensure_dir(self.state_dir, self._dir_mode)
         with self._locked():
-            for stale in self.state_dir.glob(f".*{TEMP_SUFFIX}"):
-                stale.unlink(missing_ok=True)  # only lock holders create temps: these are orphans
+            for name in (BREAKER_FILE, INIT_MARKER):  # not other writers' temps (heartbeat)
+                for stale in self.state_dir.glob(f".{name}.*{TEMP_SUFFIX}"):
+                    stale.unlink(missing_ok=True)  # only lock holders create these: orphans
             if not self._path.exists() and not self._initialised():
                 record = self._record(
                     BreakerState.ACTIVE, 0, ReasonCode.INITIALISED, "breaker created", {}, None, ()
@@ -343,7 +344,10 @@ class CircuitBreaker:
             raise BreakerWriteError(f"breaker write failed: {exc}") from exc
         self._forced = None  # the file now says what this process knows
         self._emit(entry, changed)
-        return self.read()
+        # What this call wrote: a re-read after the unlock may already show another writer's change.
+        return BreakerView(
+            record.state, record.seq, record.trigger, record.reason, record.changed_at, record
+        )
 
     def _emit(self, entry: HistoryEntry, changed: bool) -> None:
         if entry.action is Action.RESET:

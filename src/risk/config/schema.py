@@ -7,11 +7,18 @@ warning level strictly inside its hard limit.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from risk.config.types import (
     FileMode,
@@ -37,9 +44,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _warning_below(warning: Decimal | int, limit: Decimal | int, name: str) -> None:
-    if warning >= limit:
-        raise ValueError(f"{name}: warning level {warning} must be below the hard limit {limit}")
+def _field_error(field: str, message: str, value: object) -> ValidationError:
+    """A cross-field problem located at ``field``, so the issue path names ``section.field``."""
+    detail = InitErrorDetails(
+        type=PydanticCustomError("value_error", message), loc=(field,), input=value
+    )
+    return ValidationError.from_exception_data("cross-field check", [detail])
+
+
+def _warning_below(section: BaseModel, warning: str, limit: str) -> None:
+    level, hard = getattr(section, warning), getattr(section, limit)
+    if level >= hard:
+        raise _field_error(warning, f"warning level {level} must be below {limit} {hard}", level)
 
 
 class AccountConfig(_Section):
@@ -77,7 +93,11 @@ class HeartbeatConfig(_Section):
     @model_validator(mode="after")
     def _timeout_covers_intervals(self) -> Self:
         if self.timeout_ms < 2 * self.interval_ms:
-            raise ValueError("timeout_ms must be at least twice interval_ms")
+            raise _field_error(
+                "timeout_ms",
+                f"must be at least twice interval_ms ({2 * self.interval_ms} ms)",
+                self.timeout_ms,
+            )
         return self
 
 
@@ -89,7 +109,7 @@ class DrawdownConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(self.warning_pct, self.limit_pct, "drawdown")
+        _warning_below(self, "warning_pct", "limit_pct")
         return self
 
 
@@ -106,7 +126,7 @@ class DailyLossConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(self.warning_pct, self.limit_pct, "daily_loss")
+        _warning_below(self, "warning_pct", "limit_pct")
         return self
 
 
@@ -118,7 +138,7 @@ class LeverageConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(self.warning, self.limit, "leverage")
+        _warning_below(self, "warning", "limit")
         return self
 
 
@@ -134,12 +154,15 @@ class MarginConfig(_Section):
     @model_validator(mode="after")
     def _levels(self) -> Self:
         if self.stop_out_pct >= self.margin_call_pct:
-            raise ValueError("margin: stop_out_pct must be below margin_call_pct")
+            raise _field_error("stop_out_pct", "must be below margin_call_pct", self.stop_out_pct)
         trip = self.stop_out_pct + self.trip_buffer_pct
         warn = self.margin_call_pct + self.warning_buffer_pct
         if trip >= warn:
-            raise ValueError(
-                f"margin: trip level {trip} % must be below the warning level {warn} %"
+            raise _field_error(
+                "trip_buffer_pct",
+                f"trip level {trip} % (stop_out_pct + trip_buffer_pct) must be below the"
+                f" warning level {warn} % (margin_call_pct + warning_buffer_pct)",
+                self.trip_buffer_pct,
             )
         return self
 
@@ -154,7 +177,7 @@ class LatencyConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(self.tick_processing_warning_ms, self.tick_processing_timeout_ms, "latency")
+        _warning_below(self, "tick_processing_warning_ms", "tick_processing_timeout_ms")
         return self
 
 
@@ -166,7 +189,7 @@ class LosingStreakConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(self.warning, self.limit, "losing_streak")
+        _warning_below(self, "warning", "limit")
         return self
 
 
@@ -182,9 +205,9 @@ class ExposureConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(self.open_positions_warning, self.open_positions_limit, "open_positions")
-        _warning_below(self.lots_per_symbol_warning, self.lots_per_symbol_limit, "lots_per_symbol")
-        _warning_below(self.trades_per_day_warning, self.trades_per_day_limit, "trades_per_day")
+        _warning_below(self, "open_positions_warning", "open_positions_limit")
+        _warning_below(self, "lots_per_symbol_warning", "lots_per_symbol_limit")
+        _warning_below(self, "trades_per_day_warning", "trades_per_day_limit")
         return self
 
 
@@ -197,7 +220,7 @@ class VelocityConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(self.warning_pct, self.limit_pct, "velocity")
+        _warning_below(self, "warning_pct", "limit_pct")
         return self
 
 
@@ -210,9 +233,13 @@ class DataQualityConfig(_Section):
 
     @model_validator(mode="after")
     def _levels(self) -> Self:
-        _warning_below(self.bad_ticks_warning, self.bad_ticks_limit, "data_quality")
+        _warning_below(self, "bad_ticks_warning", "bad_ticks_limit")
         if self.bad_ticks_limit > self.window_ticks:
-            raise ValueError("data_quality: bad_ticks_limit cannot exceed window_ticks")
+            raise _field_error(
+                "bad_ticks_limit",
+                f"cannot exceed window_ticks {self.window_ticks}",
+                self.bad_ticks_limit,
+            )
         return self
 
 
@@ -226,9 +253,9 @@ class TradingHoursConfig(_Section):
     @model_validator(mode="after")
     def _distinct(self) -> Self:
         if len(set(self.days)) != len(self.days):
-            raise ValueError("trading_hours: days must not repeat")
+            raise _field_error("days", "must not repeat a day", list(self.days))
         if self.start == self.end:
-            raise ValueError("trading_hours: start and end must differ")
+            raise _field_error("end", "must differ from start", self.end.strftime("%H:%M"))
         return self
 
 
@@ -257,7 +284,11 @@ class BrokerConfig(_Section):
     @model_validator(mode="after")
     def _backoff(self) -> Self:
         if self.reconnect_initial_backoff_ms > self.reconnect_max_backoff_ms:
-            raise ValueError("broker: reconnect_initial_backoff_ms exceeds the maximum")
+            raise _field_error(
+                "reconnect_initial_backoff_ms",
+                f"must not exceed reconnect_max_backoff_ms {self.reconnect_max_backoff_ms}",
+                self.reconnect_initial_backoff_ms,
+            )
         return self
 
 
@@ -292,11 +323,16 @@ class KafkaConfig(_Section):
 
     @model_validator(mode="after")
     def _sasl(self) -> Self:
-        uses_sasl = self.security_protocol.startswith("SASL")
-        if uses_sasl and (self.sasl_mechanism is None or self.sasl_username is None):
-            raise ValueError("kafka: SASL needs sasl_mechanism and sasl_username")
-        if uses_sasl and self.sasl_password_file is None:
-            raise ValueError("kafka: SASL needs sasl_password_file (secrets never inline)")
+        if not self.security_protocol.startswith("SASL"):
+            return self
+        needed = (
+            ("sasl_mechanism", "SASL needs sasl_mechanism"),
+            ("sasl_username", "SASL needs sasl_username"),
+            ("sasl_password_file", "SASL needs sasl_password_file (secrets never inline)"),
+        )
+        for field, message in needed:
+            if getattr(self, field) is None:
+                raise _field_error(field, message, None)
         return self
 
 
@@ -336,3 +372,10 @@ class RiskConfig(_Section):
     kafka: KafkaConfig
     logging: LoggingConfig
     metrics: MetricsConfig
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _plain_int(cls, value: object) -> object:
+        if type(value) is not int:  # Literal[1] alone accepts True (yes/on) and 1.0
+            raise ValueError("must be the plain integer 1")
+        return value

@@ -58,7 +58,7 @@ def _to_time(value: Any) -> time:
 def _check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory: OSError
         raise ValueError(f"unknown IANA time zone {value!r}") from None
     return value
 
