@@ -5,6 +5,8 @@ The real-Kafka fixtures (kafka_bootstrap, kafka_broker) come from tests.support.
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,3 +63,15 @@ def breaker(state_dir: Path, clock: ManualClock, sink: RecordingSink) -> Circuit
     )
     cb.initialise()
     return cb
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under `make test` (RISKGUARD_FORBID_SKIPS=1) a skipped test fails the run."""
+    if os.environ.get("RISKGUARD_FORBID_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        for report in skipped:
+            sys.stderr.write(f"FORBIDDEN SKIP: {report.nodeid}: {report.longrepr}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
