@@ -17,9 +17,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+RUN_ENV := RISKGUARD_STATE_DIR=$(RUN_DIR)/state RISKGUARD_LOG_DIR=$(RUN_DIR)/log
+RG := $(RUN_ENV) $(VENV)/bin/riskguard --config config/risk_limits.yaml
+
+# Until the three-process demo lands (issue #4): validate the config, trip the local breaker as an
+# operator would, and show it persisted and refusing a premature reset.
 run: $(STAMP)
-	RISKGUARD_STATE_DIR=$(RUN_DIR)/state RISKGUARD_LOG_DIR=$(RUN_DIR)/log \
-	  $(VENV)/bin/riskguard demo
+	$(RG) config check config/risk_limits.yaml
+	$(RG) breaker trip --reason "make run: operator kill switch" --operator demo
+	$(RG) breaker status
+	-$(RG) breaker reset --operator demo --reason "too early" --yes
+	@echo "state in $(RUN_DIR)/state, evidence log in $(RUN_DIR)/log/evidence.jsonl"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
