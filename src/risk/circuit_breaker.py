@@ -434,4 +434,7 @@ class CircuitBreaker:
             fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, self._file_mode)
         except OSError as exc:
             raise BreakerWriteError(f"cannot open {self._lock_path}: {exc.strerror}") from exc
+        with contextlib.suppress(OSError):  # O_CREAT applied the umask; the group needs file_mode
+            if os.fstat(fd).st_mode & 0o777 != self._file_mode:
+                os.fchmod(fd, self._file_mode)  # EPERM unless we own it: then the owner set it
         return os.fdopen(fd, "r+")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from risk.anchors import Anchors, apply_reset
+from risk.rule_state import RuleState, apply_reset
 from risk.breaker_state import LastReset, Rebaseline
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import ManualClock
@@ -142,7 +142,7 @@ def test_reset_when_file_unreadable_then_refused_unless_forced(
     assert _decide(breaker, clock, _snapshot(clock), force=True).allowed
 
 
-ANCHORS = Anchors(
+ANCHORS = RuleState(
     high_water_mark=Decimal("102000.00"),
     daily_baseline=Decimal("101000.00"),
     trading_day="2026-03-02",

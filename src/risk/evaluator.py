@@ -1,0 +1,337 @@
+"""The evaluator: every rule over every tick, account snapshot, deal and timer beat.
+
+It owns rule state (high-water mark, day baseline, streak, counters) in plain attributes on the
+hot path and hands out a ``RuleState`` for persistence. Each call returns the level changes it
+caused — usually none, as a shared empty tuple — and never touches files, the breaker or logs:
+``risk.guard`` does that. Bad ticks are rejected before any arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Final
+
+from risk.book import Book
+from risk.breaker_state import Action, LastReset
+from risk.clock import Clock
+from risk.config import RiskConfig
+from risk.levels import Band, Level, LevelChange, Reading
+from risk.models import AccountSnapshot, Deal, DealEntry, DealType, Position, SymbolSpec, Tick
+from risk.reason_codes import ReasonCode
+from risk.rule_state import RuleState
+from risk.rules.daily_loss import DailyCalendar, DailyLossRule, TrailingPeak
+from risk.rules.data_quality import BadTickWindow, DataQualityRule, tick_defect
+from risk.rules.drawdown import DrawdownRule
+from risk.rules.exposure import ExposureRules
+from risk.rules.fall import fall_pct
+from risk.rules.latency import FeedStaleRule, TickAgeRule, TickLatencyRule
+from risk.rules.leverage import UNBOUNDED, LeverageRule, MarginLevelRule
+from risk.rules.losing_streak import DealLedger, LosingStreakRule
+from risk.rules.trading_hours import TradingHours
+from risk.rules.velocity import VelocityRule, WindowPeak
+from risk.units import RATIO_SCALE, from_units, to_units
+
+__all__ = ["NOTHING", "Evaluator"]
+
+NOTHING: Final[tuple[LevelChange, ...]] = ()
+C = ReasonCode
+_NS_PER_MS = Decimal(1_000_000)
+_NS_CODES = frozenset({C.TICK_LATENCY, C.FEED_STALE})  # measured in ns, shown in ms
+
+
+class Evaluator:
+    def __init__(
+        self,
+        config: RiskConfig,
+        specs: Mapping[str, SymbolSpec],
+        *,
+        clock: Clock,
+        state: RuleState | None = None,
+    ) -> None:
+        self.config = config
+        self.book = Book(specs)
+        self._clock = clock
+        self._offset_ms = config.broker.server_utc_offset_seconds * 1000
+        self._scale = {name: 10**spec.digits for name, spec in specs.items()}
+        self.drawdown = DrawdownRule(config.drawdown)
+        self.daily = DailyLossRule(config.daily_loss, config.account.initial_capital)
+        self.calendar = DailyCalendar(config.daily_loss)
+        self.leverage = LeverageRule(config.leverage)
+        self.margin = MarginLevelRule(config.margin)
+        self.tick_latency = TickLatencyRule(config.latency)
+        self.feed_stale = FeedStaleRule(config.latency)
+        self.tick_age = TickAgeRule(config.latency)
+        self.streak_rule = LosingStreakRule(config.losing_streak)
+        self.exposure = ExposureRules(config.exposure)
+        self.velocity = VelocityRule(config.velocity)
+        self.quality = DataQualityRule(config.data_quality)
+        self.hours = TradingHours(config.trading_hours)
+        self._bands = self._band_table()
+        self.levels: dict[ReasonCode, Level] = dict.fromkeys(self._bands, Level.OK)
+        self.values: dict[ReasonCode, int | Decimal] = {}
+        self._window = BadTickWindow(config.data_quality.window_ticks)
+        self._peak = WindowPeak(self.velocity.window_ms)
+        self._trailing = TrailingPeak() if self.daily.rolling else None
+        self._last_tick: dict[str, Tick] = {}
+        self._last_tick_ns: int = clock.monotonic_ns()
+        self.bad_ticks: dict[str, int] = {}
+        self._pending: list[LevelChange] = []
+        self._ready = False
+        self.hwm = 0  # integer money units (risk.units)
+        self.baseline = 0
+        self.trading_day = date.min
+        self._next_reset_ms = 0
+        self.applied_reset_seq = 0
+        self.streak = 0
+        self.trades_today = 0
+        self._ledger = DealLedger()
+        self.dirty = False
+        if state is not None:
+            self._restore(state)
+
+    # ------------------------------------------------------------------ inputs
+    def on_tick(self, tick: Tick, now_ms: int, received_ns: int) -> tuple[LevelChange, ...]:
+        """One tick. ``now_ms``: UTC wall ms; ``received_ns``: monotonic receipt time."""
+        pending = self._pending
+        pending.clear()
+        last = self._last_tick.get(tick.symbol)
+        defect = tick_defect(tick, last)
+        bad = self._window.push(defect is not None)
+        if self.quality.enabled and (bad or self.levels[C.BAD_FEED]):
+            self._observe(C.BAD_FEED, self.quality.band, bad)
+        if defect is not None:
+            self.bad_ticks[defect] = self.bad_ticks.get(defect, 0) + 1
+            return tuple(pending) if pending else NOTHING
+        self._last_tick[tick.symbol] = tick
+        self._last_tick_ns = received_ns
+        if self.levels[C.FEED_STALE]:
+            self._observe(C.FEED_STALE, self.feed_stale.band, 0)
+        scale = self._scale.get(tick.symbol)
+        if scale is not None:
+            self.book.on_price(tick.symbol, round(tick.bid * scale), round(tick.ask * scale))
+        tick_ms = tick.time_msc - self._offset_ms
+        if self._ready:
+            self._roll_day(now_ms)
+            self._equity_rules(tick_ms)
+        if self.tick_age.enabled:
+            self._observe(C.TICK_AGE, self.tick_age.band, now_ms - tick_ms)
+        if self.tick_latency.enabled:
+            elapsed = self._clock.monotonic_ns() - received_ns
+            self._observe(C.TICK_LATENCY, self.tick_latency.band, elapsed)
+        return tuple(pending) if pending else NOTHING
+
+    def on_account(
+        self, account: AccountSnapshot, positions: Sequence[Position], now_ms: int
+    ) -> tuple[LevelChange, ...]:
+        """A broker snapshot: adopt balance, margin and positions; anchor on the first one."""
+        self._pending.clear()
+        self.book.set_account(account)
+        self.book.set_positions(positions)
+        self.margin.adopt_broker_levels(account.margin_so_call, account.margin_so_so)
+        equity = self.book.equity
+        if not self._ready:
+            self._ready = True
+            if self.hwm == 0:
+                self.hwm = equity
+                self.trading_day = self.calendar.trading_day(now_ms)
+                self.baseline = self.daily.baseline(self.book.balance, equity)
+                self.dirty = True
+            self._next_reset_ms = self.calendar.next_reset_ms(self.trading_day)
+            self._rearm()
+        self._roll_day(now_ms)
+        self._equity_rules(now_ms)
+        self._exposure_rules()
+        return tuple(self._pending) if self._pending else NOTHING
+
+    def on_deal(self, deal: Deal, now_ms: int) -> tuple[LevelChange, ...]:
+        """A deal from history; each ticket counts once."""
+        self._pending.clear()
+        if not self._ledger.first_time(deal.ticket):
+            return NOTHING
+        self.dirty = True
+        if self._ready:
+            self._roll_day(now_ms)
+        if deal.entry is DealEntry.IN and deal.type in (DealType.BUY, DealType.SELL):
+            self.trades_today += 1
+            if self.exposure.enabled:
+                self._observe(C.TRADES_PER_DAY, self.exposure.trades_per_day, self.trades_today)
+        self.streak = self.streak_rule.next_streak(self.streak, deal)
+        if self.streak_rule.enabled:
+            self._observe(C.LOSING_STREAK, self.streak_rule.band, self.streak)
+        return tuple(self._pending) if self._pending else NOTHING
+
+    def on_timer(self, now_ms: int, now_ns: int) -> tuple[LevelChange, ...]:
+        """Periodic beat: a silent feed inside trading hours, a day boundary without ticks."""
+        self._pending.clear()
+        if self._ready:
+            self._roll_day(now_ms)
+        if self.feed_stale.enabled and self.hours.is_open(now_ms):
+            self._observe(C.FEED_STALE, self.feed_stale.band, now_ns - self._last_tick_ns)
+        return tuple(self._pending) if self._pending else NOTHING
+
+    def on_reset(self, reset: LastReset) -> None:
+        """An operator reset: re-anchor what it asked for, then re-arm every rule so anything
+        still in breach trips again."""
+        if reset.seq <= self.applied_reset_seq:
+            return
+        self.applied_reset_seq = reset.seq
+        if "peak" in reset.rebaseline:
+            self.hwm = self.book.equity
+        if "daily" in reset.rebaseline:
+            self.baseline = self.daily.baseline(self.book.balance, self.book.equity)
+            if self._trailing is not None:
+                self._trailing = TrailingPeak()
+        self._peak.clear()
+        self._rearm()
+        for code in self.levels:
+            self.levels[code] = Level.OK
+        self.dirty = True
+
+    def _rearm(self) -> None:
+        self.drawdown.rearm(self.hwm)
+        self.daily.rearm(self.baseline, None)
+        self.velocity.rearm(0)
+
+    # ------------------------------------------------------------------ rules
+    def _equity_rules(self, utc_ms: int) -> None:
+        """All equity rules: integer comparisons against thresholds re-armed on anchor moves."""
+        book = self.book
+        equity = book.equity
+        fallen = -equity
+        if equity > self.hwm:
+            self.hwm = equity
+            self.drawdown.rearm(equity)
+            self.dirty = True
+        if self.drawdown.enabled:
+            self._observe(C.DRAWDOWN, self.drawdown.band, fallen)
+        daily = self.daily
+        if daily.enabled:
+            if self._trailing is not None:
+                peak = self._trailing.update(utc_ms, equity)
+                if peak > daily.reference:
+                    daily.rearm(self.baseline, peak)
+            self._observe(C.DAILY_LOSS, daily.band, fallen)
+        velocity = self.velocity
+        if velocity.enabled:
+            peak_now = self._peak.update(utc_ms, equity)
+            if peak_now != velocity.peak:
+                velocity.rearm(peak_now)
+            self._observe(C.VELOCITY, velocity.band, fallen)
+        if self.leverage.enabled:
+            self._observe(
+                C.LEVERAGE, self.leverage.band, self.leverage.value(book.notional, equity)
+            )
+        if self.margin.enabled:
+            self._observe(C.MARGIN_LEVEL, self.margin.band, self.margin.value(equity, book.margin))
+
+    def _exposure_rules(self) -> None:
+        if not self.exposure.enabled:
+            return
+        book = self.book
+        self._observe(C.OPEN_POSITIONS, self.exposure.open_positions, book.open_positions())
+        lots = max(book.lots_by_symbol().values(), default=Decimal(0))
+
+        self._observe(C.LOTS_PER_SYMBOL, self.exposure.lots_per_symbol, lots)
+
+    def _roll_day(self, now_ms: int) -> None:
+        """Start a new trading day at most once per day; never go back to an earlier one."""
+        if now_ms < self._next_reset_ms:
+            return
+        day = self.calendar.trading_day(now_ms)
+        if day > self.trading_day:
+            self.trading_day = day
+            self.baseline = self.daily.baseline(self.book.balance, self.book.equity)
+            self.daily.rearm(self.baseline, None)
+            if self._trailing is not None:
+                self._trailing.update(now_ms, self.book.equity)
+            self.trades_today = 0
+            self.dirty = True
+        self._next_reset_ms = self.calendar.next_reset_ms(self.trading_day)
+
+    def _observe(self, code: ReasonCode, band: Band, value: Decimal | int) -> None:
+        """Classify ``value`` (``Band.classify`` inlined: this runs ~7 times per tick)."""
+        self.values[code] = value
+        current = self.levels[code]
+        if value >= band.limit:
+            new = Level.BREACH
+        elif value >= band.warning or (current and value >= band.release):
+            new = Level.WARNING
+        else:
+            new = Level.OK
+        if new is not current:
+            self.levels[code] = new
+            action = self._bands[code][2] if new is Level.BREACH else None
+            self._pending.append(LevelChange(self.reading(code), current, action))
+
+    # ------------------------------------------------------------------ views
+    def reading(self, code: ReasonCode) -> Reading:
+        """The rule's latest value in its own unit, as exact decimals (slow path: events,
+        snapshots)."""
+        band, unit, _ = self._bands[code]
+        raw = self.values.get(code, 0)
+        level = self.levels[code]
+        equity = self.book.equity
+        if code is C.DRAWDOWN:
+            rule = self.drawdown
+            return Reading(
+                code, level, fall_pct(self.hwm, self.hwm, equity), rule.warning, rule.limit, unit
+            )
+        if code is C.DAILY_LOSS:
+            d = self.daily
+            return Reading(
+                code, level, fall_pct(d.reference, d.basis, equity), d.warning, d.limit, unit
+            )
+        if code is C.VELOCITY:
+            v = self.velocity
+            return Reading(code, level, fall_pct(v.peak, v.peak, equity), v.warning, v.limit, unit)
+        value, warning, limit = (Decimal(x) for x in (raw, band.warning, band.limit))
+        if code is C.LEVERAGE:
+            value, warning, limit = (x / RATIO_SCALE for x in (value, warning, limit))
+        elif code is C.MARGIN_LEVEL:
+            value = Decimal(0) if raw <= -UNBOUNDED else -value / RATIO_SCALE
+            warning, limit = -warning / RATIO_SCALE, -limit / RATIO_SCALE
+        elif code in _NS_CODES:
+            value, warning, limit = value / _NS_PER_MS, warning / _NS_PER_MS, limit / _NS_PER_MS
+        return Reading(code, level, value, warning, limit, unit)
+
+    def readings(self) -> dict[ReasonCode, Reading]:
+        return {code: self.reading(code) for code in self.levels}
+
+    def rule_state(self) -> RuleState:
+        return RuleState(
+            high_water_mark=from_units(self.hwm),
+            daily_baseline=from_units(self.baseline),
+            trading_day=self.trading_day.isoformat(),
+            applied_reset_seq=self.applied_reset_seq,
+            losing_streak=self.streak,
+            trades_today=self.trades_today,
+            deal_tickets=self._ledger.tickets(),
+        )
+
+    def _restore(self, state: RuleState) -> None:
+        self.hwm = to_units(state.high_water_mark)
+        self.baseline = to_units(state.daily_baseline)
+        self.trading_day = date.fromisoformat(state.trading_day)
+        self.applied_reset_seq = state.applied_reset_seq
+        self.streak, self.trades_today = state.losing_streak, state.trades_today
+        self._ledger = DealLedger(seen=state.deal_tickets)
+
+    def _band_table(self) -> dict[ReasonCode, tuple[Band, str, Action]]:
+        ex = self.exposure
+        return {
+            C.DRAWDOWN: (self.drawdown.band, "%", self.drawdown.action),
+            C.DAILY_LOSS: (self.daily.band, "%", self.daily.action),
+            C.VELOCITY: (self.velocity.band, "%", self.velocity.action),
+            C.LEVERAGE: (self.leverage.band, "x", self.leverage.action),
+            C.MARGIN_LEVEL: (self.margin.band, "%", self.margin.action),
+            C.TICK_LATENCY: (self.tick_latency.band, "ms", self.tick_latency.action),
+            C.FEED_STALE: (self.feed_stale.band, "ms", self.feed_stale.action),
+            C.TICK_AGE: (self.tick_age.band, "ms", self.tick_age.action),
+            C.LOSING_STREAK: (self.streak_rule.band, "deals", self.streak_rule.action),
+            C.OPEN_POSITIONS: (ex.open_positions, "positions", ex.action),
+            C.LOTS_PER_SYMBOL: (ex.lots_per_symbol, "lots", ex.action),
+            C.TRADES_PER_DAY: (ex.trades_per_day, "trades", ex.action),
+            C.BAD_FEED: (self.quality.band, "ticks", self.quality.action),
+        }
