@@ -44,7 +44,6 @@ PENDING_KEYS: dict[str, str] = {
     "account.allow_real_account": _MONITOR + " (refuses trade_mode REAL)",
     "heartbeat.interval_ms": _MONITOR + " (writes monitor.heartbeat)",
     "heartbeat.engine_enforces": _ENGINE + " (reads the heartbeat at gate 1/2)",
-    "kill_switch.mode": _MONITOR + " (automatic vs alert_only trips)",
     "engine.strategy": _ENGINE,
     "engine.magic": _ENGINE,
     "engine.deviation_points": _ENGINE,

@@ -13,6 +13,7 @@ import orjson
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import Clock, SystemClock
 from risk.config import ConfigError, ConfigIssue, RiskConfig, load_config
+from risk.config.schema import check_state_path
 from risk.events import EventSink
 from risk.journal import EvidenceLog
 
@@ -56,11 +57,16 @@ def require_config(args: argparse.Namespace) -> RiskConfig:
 
 def state_dir(args: argparse.Namespace, config: RiskConfig | None) -> Path:
     """--state-dir, then RISKGUARD_STATE_DIR (already applied to the config), then the config."""
-    if args.state_dir:
-        return Path(args.state_dir)
-    env = os.environ.get("RISKGUARD_STATE_DIR")
-    if env:
-        return Path(env)
+    for source, given in (
+        ("--state-dir", args.state_dir),
+        ("RISKGUARD_STATE_DIR", os.environ.get("RISKGUARD_STATE_DIR")),
+    ):
+        if given is not None:
+            try:
+                check_state_path(Path(given))
+            except ValueError as exc:
+                raise ConfigError(source, [ConfigIssue("paths.state_dir", str(exc))]) from None
+            return Path(given)
     if config is None:
         raise ConfigError("<cli>", [ConfigIssue("paths.state_dir", "no --state-dir and no config")])
     return config.paths.state_dir

@@ -8,7 +8,7 @@ warning level strictly inside its hard limit.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -73,9 +73,24 @@ class PathsConfig(_Section):
     @field_validator("state_dir", "log_dir")
     @classmethod
     def _survives_reboot(cls, path: Path) -> Path:
-        if path.is_absolute() and len(path.parts) > 1 and path.parts[1] in ("tmp", "dev"):
-            raise ValueError(f"must not live under /{path.parts[1]} (cleared at reboot, shared)")
+        check_state_path(path)
         return path
+
+    @model_validator(mode="after")
+    def _dir_traversable(self) -> Self:
+        if self.dir_mode & 0o700 != 0o700:
+            raise _field_error(
+                "dir_mode", "the owner needs rwx on the directories", oct(self.dir_mode)
+            )
+        return self
+
+
+def check_state_path(path: Path) -> None:
+    """Shared by config and CLI: an empty path or one under /tmp or /dev is refused."""
+    if str(path) in ("", "."):
+        raise ValueError("must name a directory (an empty path would mean the working dir)")
+    if path.is_absolute() and len(path.parts) > 1 and path.parts[1] in ("tmp", "dev"):
+        raise ValueError(f"must not live under /{path.parts[1]} (cleared at reboot, shared)")
 
 
 class KillSwitchConfig(_Section):
@@ -273,7 +288,7 @@ class EmergencyConfig(_Section):
 
 class BrokerConfig(_Section):
     backend: Literal["paper", "bridge", "native"]
-    host: str = Field(min_length=1)
+    host: str = Field(pattern=r"^[A-Za-z0-9.:\[\]_-]+$")
     port: int = Field(gt=0, lt=65536)
     call_timeout_ms: int = Field(gt=0, le=60_000)
     server_utc_offset_seconds: int = Field(ge=-14 * 3600, le=14 * 3600)
@@ -293,11 +308,20 @@ class BrokerConfig(_Section):
 
 
 class FeedConfig(_Section):
-    symbols: tuple[str, ...] = Field(min_length=1, strict=False)
+    symbols: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9._#-]{1,32}$")], ...] = Field(
+        min_length=1, strict=False
+    )
     tick_poll_interval_ms: int = PosInt
     account_poll_interval_ms: int = PosInt
     positions_poll_interval_ms: int = PosInt
     deals_poll_interval_ms: int = PosInt
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique(cls, symbols: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("symbols must not repeat")
+        return symbols
 
 
 class ReconciliationConfig(_Section):
@@ -344,6 +368,13 @@ class LoggingConfig(_Section):
 
 class MetricsConfig(_Section):
     listen: str | None = Field(pattern=r"^[0-9.]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$")
+
+    @field_validator("listen")
+    @classmethod
+    def _port(cls, listen: str | None) -> str | None:
+        if listen is not None and not 0 < int(listen.rsplit(":", 1)[1]) < 65536:
+            raise ValueError("port must be 1-65535")
+        return listen
 
 
 class RiskConfig(_Section):
