@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,bridge]'
+	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,0 +1,1 @@
+"""The MetaTrader5 seam: our typed copy of its API surface, result types and constants."""
