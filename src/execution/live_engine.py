@@ -1,0 +1,215 @@
+"""The LiveEngine: a strategy behind two gates on the shared breaker and the monitor heartbeat.
+
+Gate 1 runs before the strategy sees a tick; gate 2 right before ``order_send``. ACTIVE lets
+orders through, REDUCING only position-reducing ones, HALTED (or a silent monitor, or an
+unreadable breaker) nothing. Each denial is an ``engine.order_denied`` event with the reason
+code. The engine trips the breaker itself when its own tick processing is too slow and on a run
+of rejected or timed-out orders; a symbol whose order was rejected for a non-transient reason is
+locked for ``engine.order_cooldown_seconds``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from execution.feed import TickCursor, poll_ticks
+from execution.gateway import BrokerError, Gateway
+from execution.mt5.constants import OrderType, TradeAction, TradeRetcode
+from execution.strategy import OrderIntent, Strategy
+from risk.breaker_state import BreakerState
+from risk.circuit_breaker import BreakerWriteError, CircuitBreaker
+from risk.clock import Clock
+from risk.config import RiskConfig
+from risk.events import EventSink
+from risk.levels import action_for
+from risk.models import Position
+from risk.reason_codes import ReasonCode
+from risk.rules.trading_hours import TradingHours
+
+__all__ = ["LiveEngine"]
+
+_MS = 1_000_000
+
+
+class LiveEngine:
+    def __init__(
+        self,
+        config: RiskConfig,
+        *,
+        gateway: Gateway,
+        clock: Clock,
+        sink: EventSink,
+        strategy: Strategy,
+    ) -> None:
+        self.config = config
+        self._gw, self._clock, self._sink, self._strategy = gateway, clock, sink, strategy
+        hb = config.heartbeat
+        self.breaker = CircuitBreaker(
+            config.paths.state_dir,
+            role="engine",
+            clock=clock,
+            sink=sink,
+            history_limit=config.kill_switch.history_limit,
+            lock_timeout_ms=config.kill_switch.lock_timeout_ms,
+            file_mode=config.paths.file_mode,
+            dir_mode=config.paths.dir_mode,
+            heartbeat_timeout_ms=hb.timeout_ms if hb.engine_enforces else None,
+        )
+        self._hours = TradingHours(config.trading_hours)
+        self._timeout_ns = config.latency.tick_processing_timeout_ms * _MS
+        self._cursors: dict[str, TickCursor] = {}
+        self._positions: list[Position] = []
+        self._positions_due = 0
+        self._rejects = 0
+        self._locked_until: dict[str, int] = {}
+        self._last_gate = BreakerState.ACTIVE
+        self.sent = 0
+        self.denied = 0
+
+    def start(self) -> None:
+        self.breaker.initialise()
+        self._gw.connect()
+        account = self._gw.account()
+        for symbol in self.config.feed.symbols:
+            last = self._gw.call("symbol_info_tick", symbol)
+            self._cursors[symbol] = TickCursor(int(last.time_msc))
+        self._positions = self._gw.positions()
+        view = self.breaker.read()
+        self._sink.emit(
+            "engine.started",
+            account=str(account.login),
+            breaker=view.state.value,
+            strategy=self.config.engine.strategy,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        interval = self.config.feed.tick_poll_interval_ms / 1000
+        while not stop.is_set():
+            started = time.monotonic()
+            self.run_once()
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        self._sink.emit("engine.stopped", sent=self.sent, denied=self.denied)
+
+    def run_once(self) -> None:
+        mono = self._clock.monotonic_ns()
+        if mono >= self._positions_due:
+            self._positions_due = mono + self.config.feed.positions_poll_interval_ms * _MS
+            self._positions = self._gw.positions()
+        for tick in poll_ticks(self._gw, self._cursors):
+            received = self._clock.monotonic_ns()
+            gate = self.breaker.gate()  # gate 1: before the strategy
+            self._note_gate(gate.state, gate.reason_code)
+            if gate.state is BreakerState.HALTED:
+                continue
+            for intent in self._strategy.on_tick(tick, self._positions):
+                self._submit(intent)
+            elapsed = self._clock.monotonic_ns() - received
+            if elapsed > self._timeout_ns:
+                self._trip(
+                    ReasonCode.TICK_LATENCY,
+                    f"engine tick processing {elapsed / _MS:.1f} ms over "
+                    f"{self.config.latency.tick_processing_timeout_ms} ms",
+                    {"elapsed_ms": f"{elapsed / _MS:.3f}", "symbol": tick.symbol},
+                    self.config.latency.action,
+                )
+
+    # ------------------------------------------------------------------ orders
+    def _submit(self, intent: OrderIntent) -> None:
+        gate = self.breaker.gate()  # gate 2: right before order_send
+        allowed = gate.allows_reducing if intent.reduces else gate.allows_new_risk
+        reason = gate.reason_code
+        if allowed and not intent.reduces:
+            if self._locked_until.get(intent.symbol, 0) > self._clock.monotonic_ns():
+                allowed, reason = False, ReasonCode.ORDER_COOLDOWN
+            elif not self._hours.is_open(int(self._clock.now().timestamp() * 1000)):
+                allowed, reason = False, ReasonCode.OUTSIDE_TRADING_HOURS
+        if not allowed:
+            self.denied += 1
+            self._sink.emit(
+                "engine.order_denied",
+                reason_code=reason.value,
+                state=gate.state.value,
+                symbol=intent.symbol,
+                side=intent.side,
+                volume=str(intent.volume),
+                reduces=intent.reduces,
+            )
+            return
+        request = {
+            "action": int(TradeAction.DEAL),
+            "symbol": intent.symbol,
+            "volume": float(intent.volume),
+            "type": int(OrderType.BUY if intent.side == "buy" else OrderType.SELL),
+            "deviation": self.config.engine.deviation_points,
+            "magic": self.config.engine.magic,
+            "comment": "riskguard engine",
+        }
+        if intent.close_ticket is not None:
+            request["position"] = intent.close_ticket
+        try:
+            result = self._gw.call("order_send", request)
+            retcode = int(result.retcode)
+        except BrokerError as exc:
+            retcode = int(TradeRetcode.TIMEOUT) if exc.code <= -10000 else int(TradeRetcode.ERROR)
+        self.sent += 1
+        self._sink.emit(
+            "engine.order_sent",
+            symbol=intent.symbol,
+            side=intent.side,
+            volume=str(intent.volume),
+            retcode=retcode,
+            reduces=intent.reduces,
+        )
+        self._after_send(intent, retcode)
+
+    def _after_send(self, intent: OrderIntent, retcode: int) -> None:
+        outcome = (
+            TradeRetcode(retcode).classify()
+            if retcode in TradeRetcode._value2member_map_
+            else "terminal"
+        )
+        if outcome in ("success", "partial"):
+            self._rejects = 0
+            self._positions_due = 0  # re-read positions before the next decision
+            return
+        self._rejects += 1
+        if outcome == "terminal":
+            until = (
+                self._clock.monotonic_ns()
+                + self.config.engine.order_cooldown_seconds * 1_000_000_000
+            )
+            self._locked_until[intent.symbol] = until
+            self._sink.emit(
+                "engine.symbol_locked",
+                symbol=intent.symbol,
+                retcode=retcode,
+                seconds=self.config.engine.order_cooldown_seconds,
+            )
+        limit = self.config.engine.max_consecutive_rejects
+        if self._rejects >= limit:
+            self._trip(
+                ReasonCode.ORDER_REJECTS,
+                f"{self._rejects} consecutive rejected or timed-out orders (limit {limit})",
+                {"rejects": self._rejects, "last_retcode": retcode},
+                "HALTED",
+            )
+
+    def _trip(
+        self, code: ReasonCode, reason: str, evidence: dict[str, object], action: str
+    ) -> None:
+        try:
+            self.breaker.trip(code, reason, evidence=evidence, action=action_for(action))  # type: ignore[arg-type]
+        except BreakerWriteError as exc:
+            self._sink.emit("engine.trip_failed", reason_code=code.value, error=str(exc))
+        self._sink.emit("engine.tripped", reason_code=code.value, reason=reason)
+
+    def _note_gate(self, state: BreakerState, reason: ReasonCode) -> None:
+        if state is not self._last_gate:
+            self._sink.emit("engine.gate_changed", state=state.value, reason_code=reason.value)
+            self._last_gate = state
+
+    @property
+    def positions(self) -> Sequence[Position]:
+        return self._positions

@@ -1,0 +1,200 @@
+"""The RiskMonitor sidecar: feed → evaluator → guard (breaker + events), heartbeat, snapshot.
+
+It keeps running while HALTED (it is the witness an operator's reset relies on). It is blind while
+the broker is unreachable and trips ``BROKER_UNREACHABLE`` after the configured grace. Any
+unexpected exception trips ``INTERNAL_ERROR`` and ends the process non-zero (the caller).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from execution.feed import TickCursor, poll_ticks
+from execution.gateway import BrokerUnavailable, Gateway
+from execution.mt5.constants import OrderType, TradeAction, TradeRetcode
+from execution.sdnotify import notify, watchdog_interval_ns
+from risk.breaker_state import BreakerState
+from risk.circuit_breaker import CircuitBreaker
+from risk.clock import Clock
+from risk.config import RiskConfig
+from risk.evaluator import Evaluator
+from risk.events import EventSink
+from risk.guard import Guard
+from risk.heartbeat import HeartbeatWriter
+from risk.monitor_snapshot import write_snapshot
+from risk.reason_codes import ReasonCode
+from risk.rule_state import RuleStateUnreadable, load_rule_state
+
+__all__ = ["RiskMonitor"]
+
+_MS = 1_000_000
+
+
+class RiskMonitor:
+    def __init__(
+        self, config: RiskConfig, *, gateway: Gateway, clock: Clock, sink: EventSink
+    ) -> None:
+        self.config = config
+        self._gw = gateway
+        self._clock = clock
+        self._sink = sink
+        self.state_dir = config.paths.state_dir
+        self.breaker = CircuitBreaker(
+            self.state_dir,
+            role="monitor",
+            clock=clock,
+            sink=sink,
+            history_limit=config.kill_switch.history_limit,
+            lock_timeout_ms=config.kill_switch.lock_timeout_ms,
+            file_mode=config.paths.file_mode,
+            dir_mode=config.paths.dir_mode,
+        )
+        self._heartbeat = HeartbeatWriter(
+            self.state_dir, clock=clock, file_mode=config.paths.file_mode
+        )
+        self._cursors: dict[str, TickCursor] = {}
+        self._guard: Guard | None = None
+        self._due: dict[str, int] = {"account": 0, "deals": 0, "beat": 0, "watchdog": 0}
+        self._last_deal_ms = 0
+        self._blind_since: int | None = None
+        self._liquidated: set[int] = set()
+        self._watchdog_ns = watchdog_interval_ns()
+        self.account = ""
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Connect, initialise the breaker, restore rule state and read the first snapshot."""
+        self.breaker.initialise()
+        self._gw.connect()
+        account = self._gw.account()
+        self.account = str(account.login)
+        specs = {s: self._gw.symbol_spec(s) for s in self.config.feed.symbols}
+        try:
+            state = load_rule_state(self.state_dir)
+        except RuleStateUnreadable as exc:
+            self.breaker.trip(ReasonCode.STATE_UNREADABLE, str(exc))
+            state = None
+        evaluator = Evaluator(self.config, specs, clock=self._clock, state=state)
+        self._guard = Guard(
+            evaluator,
+            self.breaker,
+            self._sink,
+            state_dir=self.state_dir,
+            account=self.account,
+            persist_interval_ns=self.config.heartbeat.interval_ms * _MS,
+        )
+        for symbol in self.config.feed.symbols:
+            last = self._gw.call("symbol_info_tick", symbol)
+            self._cursors[symbol] = TickCursor(int(last.time_msc))
+        now_ms = self._now_ms()
+        self._guard.sync_with_breaker()
+        self._guard.handle(evaluator.on_account(account, self._gw.positions(), now_ms))
+        self._sink.emit("monitor.started", account=self.account, symbols=list(specs))
+        self._beat()
+        notify("READY=1", f"STATUS={self._status()}")
+
+    def run(self, stop: threading.Event) -> None:
+        interval = self.config.feed.tick_poll_interval_ms / 1000
+        while not stop.is_set():
+            started = time.monotonic()
+            self.run_once()
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        notify("STOPPING=1")
+        if self._guard is not None:
+            self._guard.persist(force=True)
+        self._sink.emit("monitor.stopped", account=self.account)
+
+    # ------------------------------------------------------------------ the loop
+    def run_once(self) -> None:
+        guard = self._guard
+        assert guard is not None, "start() first"
+        ev = guard.evaluator
+        mono = self._clock.monotonic_ns()
+        now_ms = self._now_ms()
+        guard.sync_with_breaker()
+        try:
+            if mono >= self._due["account"]:
+                self._due["account"] = mono + self.config.feed.account_poll_interval_ms * _MS
+                positions = self._gw.positions()
+                guard.handle(ev.on_account(self._gw.account(), positions, now_ms))
+                self._liquidate_if_halted(positions)
+            if mono >= self._due["deals"]:
+                self._due["deals"] = mono + self.config.feed.deals_poll_interval_ms * _MS
+                for deal in self._gw.deals_since(self._last_deal_ms):
+                    self._last_deal_ms = max(self._last_deal_ms, deal.time_msc)
+                    guard.handle(ev.on_deal(deal, now_ms))
+            for tick in poll_ticks(self._gw, self._cursors):
+                guard.handle(ev.on_tick(tick, now_ms, self._clock.monotonic_ns()))
+            self._blind_since = None
+        except BrokerUnavailable as exc:
+            self._blind(mono, exc)
+        guard.handle(ev.on_timer(now_ms, mono))
+        guard.persist(now_ns=mono)
+        if mono >= self._due["beat"]:
+            self._due["beat"] = mono + self.config.heartbeat.interval_ms * _MS
+            self._beat()
+        if self._watchdog_ns is not None and mono >= self._due["watchdog"]:
+            self._due["watchdog"] = mono + self._watchdog_ns
+            notify("WATCHDOG=1", f"STATUS={self._status()}")
+
+    def _blind(self, mono: int, exc: BrokerUnavailable) -> None:
+        if self._blind_since is None:
+            self._blind_since = mono
+            self._sink.emit("broker.disconnected", code=exc.code, error=exc.message)
+            return
+        blind_s = (mono - self._blind_since) / 1e9
+        grace = self.config.broker.unreachable_grace_seconds
+        if blind_s >= grace and self.breaker.read().state is not BreakerState.HALTED:
+            self.breaker.trip(
+                ReasonCode.BROKER_UNREACHABLE,
+                f"no broker data for {blind_s:.1f} s (grace {grace} s)",
+                evidence={"blind_seconds": f"{blind_s:.3f}", "error": exc.message},
+            )
+
+    def _beat(self) -> None:
+        assert self._guard is not None
+        self._heartbeat.beat()
+        write_snapshot(
+            self.state_dir, self._guard.snapshot(self._clock.now()), self.config.paths.file_mode
+        )
+
+    def _liquidate_if_halted(self, positions: list[Any]) -> None:
+        """Optional flatten-on-halt: close each open position once, every close audited."""
+        if not self.config.emergency.auto_liquidation_enabled:
+            return
+        if self.breaker.read().state is not BreakerState.HALTED:
+            self._liquidated.clear()
+            return
+        for pos in positions:
+            if pos.ticket in self._liquidated:
+                continue
+            self._liquidated.add(pos.ticket)
+            close = OrderType.SELL if pos.type == 0 else OrderType.BUY
+            request = {
+                "action": int(TradeAction.DEAL),
+                "symbol": pos.symbol,
+                "volume": float(pos.volume),
+                "type": int(close),
+                "position": pos.ticket,
+                "deviation": self.config.engine.deviation_points,
+                "magic": self.config.engine.magic,
+                "comment": "riskguard liquidation",
+            }
+            result = self._gw.call("order_send", request)
+            self._sink.emit(
+                "monitor.liquidation",
+                ticket=pos.ticket,
+                symbol=pos.symbol,
+                volume=str(pos.volume),
+                retcode=int(result.retcode),
+                ok=result.retcode == TradeRetcode.DONE,
+            )
+
+    def _status(self) -> str:
+        view = self.breaker.read()
+        return f"state={view.state.value} trigger={view.trigger.value} account={self.account}"
+
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
