@@ -241,6 +241,9 @@ class CircuitBreaker:
                 self._write(record)
                 atomic_write(self.state_dir / INIT_MARKER, b"", self._file_mode)
                 self._sink.emit(events.BREAKER_INITIALISED, breaker_seq=0, state="ACTIVE")
+            elif self._path.exists() and not self._initialised():
+                # a kill between the first write and the marker: complete the initialisation
+                atomic_write(self.state_dir / INIT_MARKER, b"", self._file_mode)
         return self.read()
 
     def trip(

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from execution.cli import breaker_cmd, config_cmd
+from execution.cli import breaker_cmd, config_cmd, service_cmd
 from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE
 from risk.config import ConfigError
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     breaker_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
+    service_cmd.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,104 @@
+"""``riskguard monitor`` and ``riskguard engine``: the two long-running services.
+
+SIGTERM/SIGINT stop them cleanly (exit 0, breaker untouched). An unexpected exception trips the
+breaker with ``INTERNAL_ERROR`` and exits 1 so systemd restarts the unit; a refused REAL account
+or a bad config exits 78 (no restart loop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import traceback
+from typing import Protocol
+
+from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, require_config, state_dir
+from execution.gateway import BrokerError, Gateway, RealAccountRefused
+from execution.live_engine import LiveEngine
+from execution.mt5.backends import load_backend
+from execution.risk_monitor import RiskMonitor
+from execution.strategy import make_strategy
+from risk.circuit_breaker import BreakerWriteError, CircuitBreaker
+from risk.clock import SystemClock
+from risk.config import RiskConfig
+from risk.journal import EvidenceLog
+from risk.reason_codes import ReasonCode
+
+__all__ = ["add_parser", "effective_config"]
+
+
+class _Service(Protocol):
+    breaker: CircuitBreaker
+
+    def start(self) -> None: ...
+    def run(self, stop: threading.Event) -> None: ...
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    monitor = sub.add_parser("monitor", help="run the RiskMonitor sidecar")
+    monitor.set_defaults(handler=lambda args: _serve(args, "monitor"))
+    engine = sub.add_parser("engine", help="run the LiveEngine")
+    engine.add_argument("--strategy", help="override engine.strategy (sample_momentum, slow:<ms>)")
+    engine.set_defaults(handler=lambda args: _serve(args, "engine"))
+
+
+def effective_config(args: argparse.Namespace) -> RiskConfig:
+    """The config with --state-dir applied (env overrides are applied by the loader)."""
+    config = require_config(args)
+    directory = state_dir(args, config)
+    if directory != config.paths.state_dir:
+        paths = config.paths.model_copy(update={"state_dir": directory})
+        config = config.model_copy(update={"paths": paths})
+    return config
+
+
+def _serve(args: argparse.Namespace, role: str) -> int:
+    config = effective_config(args)
+    clock = SystemClock()
+    sink = EvidenceLog(
+        config.paths.log_dir,
+        component=role,
+        clock=clock,
+        file_mode=config.paths.file_mode,
+        dir_mode=config.paths.dir_mode,
+    )
+    gateway = Gateway(
+        load_backend(config.broker),
+        config.broker,
+        allow_real_account=config.account.allow_real_account,
+    )
+    service: _Service
+    if role == "monitor":
+        service = RiskMonitor(config, gateway=gateway, clock=clock, sink=sink)
+    else:
+        try:
+            strategy = make_strategy(getattr(args, "strategy", None) or config.engine.strategy)
+        except ValueError as exc:
+            sys.stderr.write(f"configuration error: engine.strategy: {exc}\n")
+            return EXIT_CONFIG
+        service = LiveEngine(config, gateway=gateway, clock=clock, sink=sink, strategy=strategy)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        service.start()
+        service.run(stop)
+    except RealAccountRefused as exc:
+        sys.stderr.write(f"configuration error: {exc}\n")
+        return EXIT_CONFIG
+    except BrokerError as exc:
+        sink.emit("service.broker_error", error=str(exc), role=role)
+        sys.stderr.write(f"{role}: broker error: {exc}\n")
+        return EXIT_FAILURE
+    except Exception as exc:
+        sys.stderr.write(traceback.format_exc())
+        try:
+            service.breaker.trip(ReasonCode.INTERNAL_ERROR, f"{role} crashed: {exc!r}")
+        except BreakerWriteError as write_error:
+            sys.stderr.write(f"{role}: could not record the trip: {write_error}\n")
+        return EXIT_FAILURE
+    finally:
+        gateway.close()
+    return EXIT_OK
