@@ -21,9 +21,9 @@ import orjson
 import portalocker
 from pydantic import JsonValue, ValidationError
 
+from risk import breaker_codec as codec
 from risk import events
 from risk.breaker_state import (
-    SCHEMA,
     Action,
     Actor,
     BreakerRecord,
@@ -148,6 +148,7 @@ class CircuitBreaker:
         )
         self._fd = -1
         self._key: tuple[int, int] | None = None
+        self._loaded: codec.Loaded | None = None
         self._view: BreakerView = _unreadable("not read yet")
         self._max_seq_seen = 0
         self._forced: tuple[ReasonCode, str] | None = None
@@ -206,12 +207,17 @@ class CircuitBreaker:
             os.close(fd)
             return _unreadable(f"cannot read breaker.json: {exc.strerror}", self._max_seq_seen)
         try:
-            record = BreakerRecord.model_validate_json(raw)
-        except ValidationError as exc:
+            loaded = codec.decode(raw)
+        except (ValidationError, orjson.JSONDecodeError) as exc:
             os.close(fd)
             detail = str(exc).splitlines()[0][:200]
             return _unreadable(f"invalid breaker.json: {detail}", self._max_seq_seen)
         self._fd, self._key = fd, (st.st_mtime_ns, st.st_size)
+        return self._adopt(loaded)
+
+    def _adopt(self, loaded: codec.Loaded) -> BreakerView:
+        record = loaded.record
+        self._loaded = loaded
         self._max_seq_seen = max(self._max_seq_seen, record.seq)
         return BreakerView(
             record.state, record.seq, record.trigger, record.reason, record.changed_at, record
@@ -220,7 +226,7 @@ class CircuitBreaker:
     def _close_fd(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
-        self._fd, self._key = -1, None
+        self._fd, self._key, self._loaded = -1, None, None
 
     def close(self) -> None:
         """Release the held breaker.json descriptor."""
@@ -235,10 +241,7 @@ class CircuitBreaker:
                 for stale in self.state_dir.glob(f".{name}.*{TEMP_SUFFIX}"):
                     stale.unlink(missing_ok=True)  # only lock holders create these: orphans
             if not self._path.exists() and not self._initialised():
-                record = self._record(
-                    BreakerState.ACTIVE, 0, ReasonCode.INITIALISED, "breaker created", {}, None, ()
-                )
-                self._write(record)
+                self._write(codec.initial(self._actor, self._now()))
                 atomic_write(self.state_dir / INIT_MARKER, b"", self._file_mode)
                 self._sink.emit(events.BREAKER_INITIALISED, breaker_seq=0, state="ACTIVE")
             elif self._path.exists() and not self._initialised():
@@ -300,19 +303,18 @@ class CircuitBreaker:
     ) -> BreakerView:
         try:
             with self._locked():
-                self._close_fd()  # always re-read and re-validate under the lock
-                current = self.read()
+                current = self.read()  # under the lock: fstat-checked, re-read if changed
                 if expected_seq is not None and current.seq != expected_seq:
                     raise StaleBreakerView(
                         f"breaker changed (seq {expected_seq} -> {current.seq}); look again"
                     )
-                old = current.record
+                old = self._loaded if current.readable else None
                 if old is None:
                     evidence["recovered_from"] = current.reason
                 to_state = next_state(current.state, action)
                 changed = old is None or to_state is not current.state
                 seq = current.seq + 1
-                last_reset = old.last_reset if old is not None else None
+                last_reset = old.record.last_reset if old is not None else None
                 if action is Action.RESET:
                     last_reset = LastReset(
                         seq=seq, at=self._now(), operator=operator or "", rebaseline=rebaseline
@@ -329,18 +331,14 @@ class CircuitBreaker:
                     evidence=evidence,
                     rebaseline=rebaseline,
                 )
-                history = (*(old.history if old is not None else ()), entry)
-                history = history[-self._history_limit :]
-                if changed:
-                    record = self._record(
-                        to_state, seq, trigger, reason, evidence, operator, history, last_reset
-                    )
-                else:
-                    assert old is not None
-                    record = old.model_copy(
-                        update={"seq": seq, "history": history, "last_reset": last_reset}
-                    )
-                self._write(record)
+                loaded = codec.successor(
+                    old,
+                    entry,
+                    changed=changed,
+                    last_reset=last_reset,
+                    history_limit=self._history_limit,
+                )
+                self._write(loaded)
         except BreakerWriteError:
             raise
         except OSError as exc:
@@ -348,6 +346,7 @@ class CircuitBreaker:
         self._forced = None  # the file now says what this process knows
         self._emit(entry, changed)
         # What this call wrote: a re-read after the unlock may already show another writer's change.
+        record = loaded.record
         return BreakerView(
             record.state, record.seq, record.trigger, record.reason, record.changed_at, record
         )
@@ -377,36 +376,14 @@ class CircuitBreaker:
     def _now(self) -> str:
         return format_ts(self._clock.now())
 
-    def _record(
-        self,
-        state: BreakerState,
-        seq: int,
-        trigger: ReasonCode,
-        reason: str,
-        evidence: dict[str, JsonValue],
-        operator: str | None,
-        history: tuple[HistoryEntry, ...],
-        last_reset: LastReset | None = None,
-    ) -> BreakerRecord:
-        return BreakerRecord.model_validate(
-            {
-                "schema": SCHEMA,
-                "state": state,
-                "seq": seq,
-                "changed_at": self._now(),
-                "trigger": trigger,
-                "reason": reason,
-                "actor": self._actor_for(operator),
-                "evidence": evidence,
-                "last_reset": last_reset,
-                "history": history,
-            }
-        )
-
-    def _write(self, record: BreakerRecord) -> None:
-        data = orjson.dumps(record.model_dump(mode="json", by_alias=True))
-        atomic_write(self._path, data, self._file_mode, mtime_after=self._path)
-        self._max_seq_seen = max(self._max_seq_seen, record.seq)
+    def _write(self, loaded: codec.Loaded) -> None:
+        """Durably replace breaker.json, then hold the new file as the validated current view."""
+        atomic_write(self._path, codec.encode(loaded), self._file_mode, mtime_after=self._path)
+        self._close_fd()
+        fd = os.open(self._path_str, os.O_RDONLY | os.O_CLOEXEC)
+        st = os.fstat(fd)
+        self._fd, self._key = fd, (st.st_mtime_ns, st.st_size)
+        self._view = self._adopt(loaded)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
