@@ -210,7 +210,7 @@ class Evaluator:
         if daily.enabled:
             if self._trailing is not None:
                 peak = self._trailing.update(utc_ms, equity)
-                if peak > daily.reference:
+                if max(peak, self.baseline) != daily.reference:  # peaks also age out of 24 h
                     daily.rearm(self.baseline, peak)
             self._observe(C.DAILY_LOSS, daily.band, fallen)
         velocity = self.velocity
@@ -247,6 +247,8 @@ class Evaluator:
             if self._trailing is not None:
                 self._trailing.update(now_ms, self.book.equity)
             self.trades_today = 0
+            if self.exposure.enabled:
+                self._observe(C.TRADES_PER_DAY, self.exposure.trades_per_day, 0)
             self.dirty = True
         self._next_reset_ms = self.calendar.next_reset_ms(self.trading_day)
 

@@ -105,9 +105,7 @@ class Stamper:
     Call it with :func:`process_lock` held when the line is also written under that lock.
     """
 
-    def __init__(
-        self, *, component: str, account: str = "", clock: Clock | None = None
-    ) -> None:
+    def __init__(self, *, component: str, account: str = "", clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
         self.context: dict[str, Any] = {
             "component": component,

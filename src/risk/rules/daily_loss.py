@@ -42,7 +42,17 @@ class DailyCalendar:
         """The UTC instant the trading day ``day`` starts (a reset time in a DST gap resolves to
         the instant after the gap, as the wall clock shows it)."""
         local = datetime.combine(day, self._reset, tzinfo=self._zone)
-        return int(local.astimezone(UTC).timestamp() * 1000)
+        start = int(local.astimezone(UTC).timestamp() * 1000)
+        # In a gap fold=0 maps the missing time past the gap's end (fold=1 before its start):
+        # search that span for the first instant ``trading_day`` counts as ``day``.
+        low = int(local.replace(fold=1).astimezone(UTC).timestamp() * 1000)
+        while low < start:
+            mid = (low + start) // 2
+            if self.trading_day(mid) >= day:
+                start = mid
+            else:
+                low = mid + 1
+        return start
 
     def next_reset_ms(self, day: date) -> int:
         return self.day_start_ms(day + timedelta(days=1))
