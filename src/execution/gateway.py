@@ -45,7 +45,8 @@ class BrokerUnavailable(BrokerError):
 
 
 class RealAccountRefused(Exception):
-    """The account trades real money and the config does not allow it."""
+    """The account is not the one the config describes: real money when not allowed, or
+    another currency (every money limit would be read in the wrong unit)."""
 
 
 def _money(value: float, digits: int = 2) -> Decimal:
@@ -53,11 +54,14 @@ def _money(value: float, digits: int = 2) -> Decimal:
 
 
 class Gateway:
-    def __init__(self, api: Any, cfg: BrokerConfig, *, allow_real_account: bool) -> None:
+    def __init__(
+        self, api: Any, cfg: BrokerConfig, *, allow_real_account: bool, currency: str
+    ) -> None:
         self._api = api
         self._timeout = cfg.call_timeout_ms / 1000
         self._offset_ms = cfg.server_utc_offset_seconds * 1000
         self._allow_real = allow_real_account
+        self._currency = currency
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt5")
         self._digits: dict[str, int] = {}
         self._currency_digits = 2
@@ -94,6 +98,10 @@ class Gateway:
         if a["trade_mode"] == AccountTradeMode.REAL and not self._allow_real:
             raise RealAccountRefused(
                 f"account {a['login']} is a REAL account; set account.allow_real_account"
+            )
+        if a["currency"] != self._currency:
+            raise RealAccountRefused(
+                f"account {a['login']} is in {a['currency']}, the config says {self._currency}"
             )
         d = self._currency_digits = int(a["currency_digits"])
         return AccountSnapshot(
@@ -148,7 +156,7 @@ class Gateway:
         return out
 
     def deals_since(self, broker_ms: int) -> list[Deal]:
-        start = datetime.fromtimestamp(broker_ms // 1000, tz=UTC) - timedelta(seconds=1)
+        start = datetime.fromtimestamp(max(broker_ms // 1000 - 1, 0), tz=UTC)
         end = datetime.now(UTC) + timedelta(days=2)  # broker clocks run ahead of UTC
         rows = self.call("history_deals_get", start, end)
         out = []

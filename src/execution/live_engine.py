@@ -79,7 +79,7 @@ class LiveEngine:
         view = self.breaker.read()
         self._sink.emit(
             "engine.started",
-            account=str(account.login),
+            login=str(account.login),
             breaker=view.state.value,
             strategy=self.config.engine.strategy,
         )
@@ -103,7 +103,8 @@ class LiveEngine:
             self._note_gate(gate.state, gate.reason_code)
             if gate.state is BreakerState.HALTED:
                 continue
-            for intent in self._strategy.on_tick(tick, self._positions):
+            mine = [p for p in self._positions if p.magic == self.config.engine.magic]
+            for intent in self._strategy.on_tick(tick, mine):
                 self._submit(intent)
             elapsed = self._clock.monotonic_ns() - received
             if elapsed > self._timeout_ns:

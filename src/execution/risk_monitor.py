@@ -91,7 +91,7 @@ class RiskMonitor:
         now_ms = self._now_ms()
         self._guard.sync_with_breaker()
         self._guard.handle(evaluator.on_account(account, self._gw.positions(), now_ms))
-        self._sink.emit("monitor.started", account=self.account, symbols=list(specs))
+        self._sink.emit("monitor.started", login=self.account, symbols=list(specs))
         self._beat()
         notify("READY=1", f"STATUS={self._status()}")
 
@@ -104,7 +104,7 @@ class RiskMonitor:
         notify("STOPPING=1")
         if self._guard is not None:
             self._guard.persist(force=True)
-        self._sink.emit("monitor.stopped", account=self.account)
+        self._sink.emit("monitor.stopped", login=self.account)
 
     # ------------------------------------------------------------------ the loop
     def run_once(self) -> None:

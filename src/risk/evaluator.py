@@ -180,9 +180,10 @@ class Evaluator:
         if "peak" in reset.rebaseline:
             self.hwm = self.book.equity
         if "daily" in reset.rebaseline:
-            self.baseline = self.daily.baseline(self.book.balance, self.book.equity)
+            self.baseline = self.book.equity  # re-anchor where the account stands now
             if self._trailing is not None:
                 self._trailing = TrailingPeak()
+        self.streak = 0  # the operator has seen the streak; the next loss starts a new one
         self._peak.clear()
         self._rearm()
         for code in self.levels:
@@ -243,12 +244,14 @@ class Evaluator:
         if day > self.trading_day:
             self.trading_day = day
             self.baseline = self.daily.baseline(self.book.balance, self.book.equity)
-            self.daily.rearm(self.baseline, None)
-            if self._trailing is not None:
-                self._trailing.update(now_ms, self.book.equity)
+            trailing = self._trailing
+            peak = trailing.update(now_ms, self.book.equity) if trailing is not None else None
+            self.daily.rearm(self.baseline, peak)
             self.trades_today = 0
             if self.exposure.enabled:
                 self._observe(C.TRADES_PER_DAY, self.exposure.trades_per_day, 0)
+            if self.daily.enabled:  # a quiet roll (timer, no tick) must not show yesterday's loss
+                self._observe(C.DAILY_LOSS, self.daily.band, -self.book.equity)
             self.dirty = True
         self._next_reset_ms = self.calendar.next_reset_ms(self.trading_day)
 
@@ -256,7 +259,7 @@ class Evaluator:
         """Classify ``value`` (``Band.classify`` inlined: this runs ~7 times per tick)."""
         self.values[code] = value
         current = self.levels[code]
-        if value >= band.limit:
+        if value >= band.limit or (current is Level.BREACH and value >= band.warning):
             new = Level.BREACH
         elif value >= band.warning or (current and value >= band.release):
             new = Level.WARNING

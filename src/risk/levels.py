@@ -2,7 +2,8 @@
 
 A ``Band`` classifies a "higher is worse" value. Reaching a level exactly enters it (a limit
 reached exactly trips). Leaving WARNING needs the value to fall below ``release`` — the warning
-level less ``HYSTERESIS`` of it — so a value hovering on the line does not storm events.
+level less ``HYSTERESIS`` of it — and leaving BREACH needs it to fall below the warning level, so
+a value hovering on either line does not storm events or breaker writes.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Band:
         self.warning, self.limit, self.release = warning, limit, release
 
     def classify(self, value: Number, current: Level) -> Level:
-        if value >= self.limit:
+        if value >= self.limit or (current is Level.BREACH and value >= self.warning):
             return Level.BREACH
         if value >= self.warning or (current is not Level.OK and value >= self.release):
             return Level.WARNING

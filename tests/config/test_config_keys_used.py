@@ -35,52 +35,14 @@ SCHEMA_ONLY_KEYS: dict[str, str] = {
 _ENGINE = "the live engine (execution/live_engine) lands in a later issue"
 _BROKER = "the MT5 backends and paper terminal land in a later issue"
 _FEED = "the feed poller (execution/feed) lands in a later issue"
-_KAFKA = "the Kafka outbox producer lands in a later issue"
 _MONITOR = "the risk monitor service lands in a later issue"
 
 #: Keys no code reads yet, each with the reason. Remove a key here when code starts reading it.
 PENDING_KEYS: dict[str, str] = {
-    "account.currency": _MONITOR + " (checked against account_info.currency)",
-    "account.allow_real_account": _MONITOR + " (refuses trade_mode REAL)",
-    "heartbeat.interval_ms": _MONITOR + " (writes monitor.heartbeat)",
-    "heartbeat.engine_enforces": _ENGINE + " (reads the heartbeat at gate 1/2)",
-    "engine.strategy": _ENGINE,
-    "engine.magic": _ENGINE,
-    "engine.deviation_points": _ENGINE,
-    "engine.max_consecutive_rejects": _ENGINE,
-    "engine.order_cooldown_seconds": _ENGINE,
-    "emergency.auto_liquidation_enabled": _MONITOR + " (optional flatten when HALTED)",
-    "broker.backend": _BROKER,
-    "broker.host": _BROKER,
-    "broker.port": _BROKER,
-    "broker.call_timeout_ms": _BROKER,
     "broker.reconnect_initial_backoff_ms": _BROKER,
     "broker.reconnect_max_backoff_ms": _BROKER,
-    "broker.unreachable_grace_seconds": _BROKER,
-    "feed.symbols": _FEED,
-    "feed.tick_poll_interval_ms": _FEED,
-    "feed.account_poll_interval_ms": _FEED,
-    "feed.positions_poll_interval_ms": _FEED,
-    "feed.deals_poll_interval_ms": _FEED,
     "reconciliation.interval_seconds": _MONITOR + " (periodic broker reconciliation)",
     "reconciliation.equity_tolerance_pct": _MONITOR + " (periodic broker reconciliation)",
-    "kafka.bootstrap_servers": _KAFKA,
-    "kafka.events_topic": _KAFKA,
-    "kafka.decisions_topic": _KAFKA,
-    "kafka.decisions_per_second": _KAFKA,
-    "kafka.partitions": _KAFKA,
-    "kafka.replication_factor": _KAFKA,
-    "kafka.message_timeout_ms": _KAFKA,
-    "kafka.linger_ms": _KAFKA,
-    "kafka.compression": _KAFKA,
-    "kafka.security_protocol": _KAFKA,
-    "kafka.sasl_mechanism": _KAFKA,
-    "kafka.sasl_username": _KAFKA,
-    "kafka.sasl_password_file": _KAFKA,
-    "kafka.ssl_ca_location": _KAFKA,
-    "logging.level": "the structlog setup of the services lands in a later issue",
-    "logging.segment_bytes": "evidence-log segmentation lands with the Kafka outbox",
-    "logging.retention_segments": "evidence-log retention lands with the Kafka outbox",
     "metrics.listen": "the Prometheus endpoint lands in a later issue",
 }
 

@@ -19,13 +19,13 @@ def _config(
     zone: str = "UTC",
     days: str = "mon, tue, wed, thu, fri",
     start: str = "00:00",
-    end: str = "23:59",
+    end: str = "00:00",
 ) -> RiskConfig:
     return yaml_config(
         ("  timezone: UTC\n", f"  timezone: {zone}\n"),
         ("days: [mon, tue, wed, thu, fri]", f"days: [{days}]"),
         ('start: "00:00"', f'start: "{start}"'),
-        ('end: "23:59"', f'end: "{end}"'),
+        ('end: "00:00"', f'end: "{end}"'),
     )
 
 
@@ -40,8 +40,9 @@ FX_WEEK = TradingHours(
     ("hours", "at", "expected"),
     [
         (SHIPPED, utc_ms(2026, 3, 2), True),
-        (SHIPPED, utc_ms(2026, 3, 6, 23, 59) - 1, True),
-        (SHIPPED, utc_ms(2026, 3, 6, 23, 59), False),
+        (SHIPPED, utc_ms(2026, 3, 6, 23, 59), True),
+        (SHIPPED, utc_ms(2026, 3, 7) - 1, True),
+        (SHIPPED, utc_ms(2026, 3, 7), False),
         (SHIPPED, utc_ms(2026, 3, 7, 12), False),
         (SHIPPED, utc_ms(2026, 3, 9) - 1, False),
         (SHIPPED, utc_ms(2026, 3, 9), True),
@@ -64,8 +65,9 @@ FX_WEEK = TradingHours(
     ],
     ids=[
         "shipped-monday-open",
+        "shipped-friday-last-minute",
         "shipped-friday-last-ms",
-        "shipped-end-exclusive",
+        "shipped-saturday-midnight",
         "shipped-saturday",
         "shipped-sunday-last-ms",
         "shipped-monday-again",

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from risk.rule_state import RuleState, apply_reset
 from risk.breaker_state import LastReset, Rebaseline
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import ManualClock
 from risk.monitor_snapshot import MonitorSnapshot, RuleStatus, snapshot_now
 from risk.reason_codes import ReasonCode
 from risk.reset_policy import ResetDecision, decide_reset
+from risk.rule_state import RuleState, apply_reset
 
 COOLDOWN = 60
 MAX_AGE = timedelta(seconds=9)

@@ -6,7 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from execution.cli import breaker_cmd, config_cmd, service_cmd
+from execution.cli import (
+    breaker_cmd,
+    config_cmd,
+    demo_cmd,
+    kafka_cmd,
+    logs_cmd,
+    paper_cmd,
+    service_cmd,
+)
 from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE
 from risk.config import ConfigError
 
@@ -22,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     breaker_cmd.add_parser(sub)
     config_cmd.add_parser(sub)
+    kafka_cmd.add_parser(sub)
+    logs_cmd.add_parser(sub)
     service_cmd.add_parser(sub)
+    paper_cmd.add_parser(sub)
+    demo_cmd.add_parser(sub)
     return parser
 
 

@@ -68,8 +68,12 @@ def _serve(args: argparse.Namespace, role: str) -> int:
         load_backend(config.broker),
         config.broker,
         allow_real_account=config.account.allow_real_account,
+        currency=config.account.currency,
     )
     service: _Service
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     if role == "monitor":
         service = RiskMonitor(config, gateway=gateway, clock=clock, sink=sink)
     else:
@@ -79,19 +83,23 @@ def _serve(args: argparse.Namespace, role: str) -> int:
             sys.stderr.write(f"configuration error: engine.strategy: {exc}\n")
             return EXIT_CONFIG
         service = LiveEngine(config, gateway=gateway, clock=clock, sink=sink, strategy=strategy)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    return _run(service, gateway, sink, stop, role)
+
+
+def _run(
+    service: _Service, gateway: Gateway, sink: EvidenceLog, stop: threading.Event, role: str
+) -> int:
     try:
-        service.start()
+        try:
+            service.start()
+        except RealAccountRefused as exc:
+            sys.stderr.write(f"configuration error: {exc}\n")
+            return EXIT_CONFIG
+        except BrokerError as exc:  # not started: no heartbeat, the engine reads MONITOR_SILENT
+            sink.emit("service.start_failed", error=str(exc), role=role)
+            sys.stderr.write(f"{role}: could not start: {exc}\n")
+            return EXIT_FAILURE
         service.run(stop)
-    except RealAccountRefused as exc:
-        sys.stderr.write(f"configuration error: {exc}\n")
-        return EXIT_CONFIG
-    except BrokerError as exc:
-        sink.emit("service.broker_error", error=str(exc), role=role)
-        sys.stderr.write(f"{role}: broker error: {exc}\n")
-        return EXIT_FAILURE
     except Exception as exc:
         sys.stderr.write(traceback.format_exc())
         try:

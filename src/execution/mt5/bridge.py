@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
@@ -112,9 +112,15 @@ class _Service(rpyc.Service):  # type: ignore[misc]  # rpyc ships no type hints
             raise ValueError(f"{name!r} is not part of the MT5 API")
         real_args = tuple(_restore_args(a) for a in args)
         real_kwargs = {k: _restore_args(v) for k, v in kwargs}
+        atomic = getattr(self._api, "call", None)  # the paper terminal: call + error, one lock
         with self._lock:  # the MetaTrader5 module is not documented thread-safe
-            result = getattr(self._api, name)(*real_args, **real_kwargs)
-        return _to_wire(result)
+            if atomic is not None:
+                result, error = atomic(name, *real_args, **real_kwargs)
+            else:
+                result = getattr(self._api, name)(*real_args, **real_kwargs)
+                error = self._api.last_error()
+        # the error travels with the None it explains
+        return (_to_wire(result), tuple(error) if result is None else None)
 
 
 def make_server(api: Any, host: str = "127.0.0.1", port: int = 18812) -> ThreadedServer:
@@ -131,12 +137,14 @@ def make_server(api: Any, host: str = "127.0.0.1", port: int = 18812) -> Threade
 
 class BridgeClient:
     """An ``Mt5Api`` over the bridge. Transport failures look like MT5's own IPC failures:
-    the call returns None and ``last_error()`` reports RES_E_INTERNAL_FAIL_*."""
+    the call returns None and ``last_error()`` reports RES_E_INTERNAL_FAIL_*. ``last_error()``
+    answers for this client's last call (the server sends it with the None), so another client
+    of the same terminal cannot overwrite it in between."""
 
     def __init__(self, host: str, port: int, *, timeout_s: float) -> None:
         self._host, self._port, self._timeout = host, port, timeout_s
         self._conn: Any = None
-        self._local_error: tuple[int, str] | None = None
+        self._error: tuple[int, str] = (int(ResultCode.S_OK), "Success")
 
     def _connect(self) -> Any:
         if self._conn is None or self._conn.closed:
@@ -148,9 +156,11 @@ class BridgeClient:
         return self._conn
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "last_error":
+            return self._error
         try:
             conn = self._connect()
-            wire = conn.root.call(
+            wire, error = conn.root.call(
                 name,
                 tuple(_plain_args(a) for a in args),
                 tuple((k, _plain_args(v)) for k, v in kwargs.items()),
@@ -161,11 +171,15 @@ class BridgeClient:
         except (OSError, EOFError) as exc:
             self._drop(ResultCode.E_INTERNAL_FAIL_CONNECT, f"bridge unavailable: {exc}")
             return None
-        self._local_error = None
+        self._error = (
+            (int(error[0]), str(error[1]))
+            if error is not None
+            else (int(ResultCode.S_OK), "Success")
+        )
         return _from_wire(wire)
 
     def _drop(self, code: ResultCode, message: str) -> None:
-        self._local_error = (int(code), message)
+        self._error = (int(code), message)
         if self._conn is not None:
             with contextlib.suppress(Exception):  # the connection is already broken
                 self._conn.close()
@@ -175,18 +189,9 @@ class BridgeClient:
         self._drop(ResultCode.E_INTERNAL_FAIL_CONNECT, "closed")
 
     def last_error(self) -> tuple[int, str]:
-        if self._local_error is not None:
-            return self._local_error
-        result = self._call("last_error")
-        if result is None:
-            return self._local_error or (int(ResultCode.E_FAIL), "unknown")
-        return (int(result[0]), str(result[1]))
+        return self._error
 
     def __getattr__(self, name: str) -> Any:
         if name not in API_CALLS:
             raise AttributeError(name)
         return lambda *args, **kwargs: self._call(name, *args, **kwargs)
-
-
-def epoch_seconds(when: datetime) -> int:
-    return int(when.astimezone(UTC).timestamp())

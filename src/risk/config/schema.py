@@ -269,8 +269,6 @@ class TradingHoursConfig(_Section):
     def _distinct(self) -> Self:
         if len(set(self.days)) != len(self.days):
             raise _field_error("days", "must not repeat a day", list(self.days))
-        if self.start == self.end:
-            raise _field_error("end", "must differ from start", self.end.strftime("%H:%M"))
         return self
 
 

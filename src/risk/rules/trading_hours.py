@@ -14,7 +14,8 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class TradingHours:
     """``start``–``end`` local time on the listed days; an ``end`` before ``start`` runs overnight
-    (the session belongs to the day it starts on). Disabled means always open."""
+    (the session belongs to the day it starts on); ``start == end`` is the whole day. Disabled
+    means always open."""
 
     def __init__(self, cfg: TradingHoursConfig) -> None:
         self.enabled = cfg.enabled
@@ -27,6 +28,8 @@ class TradingHours:
             return True
         local = datetime.fromtimestamp(utc_ms / 1000, tz=UTC).astimezone(self._zone)
         now, weekday = local.time(), local.weekday()
+        if self._start == self._end:
+            return weekday in self._days
         if self._start < self._end:
             return weekday in self._days and self._start <= now < self._end
         if now >= self._start:

@@ -1,0 +1,218 @@
+"""``riskguard demo``: paper terminal + monitor + engine as three real processes, with a live view.
+
+Runs a scenario (default ``flash_crash``) against the config given (state and evidence log under
+``./var/demo`` unless RISKGUARD_STATE_DIR / RISKGUARD_LOG_DIR say otherwise), shows breaker state,
+equity, drawdown, daily loss, leverage, feed age and orders, and ends once the breaker has been
+HALTED for a few seconds (or the time limit passes). Ctrl-C stops everything; no process is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from execution.cli.common import EXIT_FAILURE, EXIT_OK, config_path
+from risk.circuit_breaker import CircuitBreaker
+from risk.clock import SystemClock
+from risk.config import load_config
+from risk.events import NullSink
+from risk.monitor_snapshot import load_snapshot
+
+__all__ = ["add_parser"]
+
+DEMO_DIR = Path("var/demo")
+_DEMO_LINES = {
+    "broker.port": "  port: {port}",
+    "broker.backend": "  backend: paper",
+    "trading_hours.days": "  days: [mon, tue, wed, thu, fri, sat, sun]",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser("demo", help="paper terminal + monitor + engine, with a live view")
+    demo.add_argument("--scenario", default="flash_crash")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--speed", type=float, default=1.0)
+    demo.add_argument("--max-seconds", type=float, default=120.0)
+    demo.add_argument(
+        "--position", default="EURUSD:buy:1", help="the book at start (SYMBOL:buy|sell:LOTS)"
+    )
+    demo.set_defaults(handler=_demo)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _derived_config(source: Path, port: int, run_dir: Path) -> Path:
+    """The operator's config with the paper terminal's port and every day a trading day (a demo
+    on a weekend should still show something): written to a file, not patched in memory."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    section = ""
+    out = []
+    for line in lines:
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            section = line.rstrip()[:-1]
+        key = f"{section}.{line.strip().split(':', 1)[0]}"
+        out.append(_DEMO_LINES.get(key, line).format(port=port))
+    target = run_dir / "risk_limits.yaml"
+    target.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return target
+
+
+def _demo(args: argparse.Namespace) -> int:
+    run_dir = DEMO_DIR
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "RISKGUARD_STATE_DIR": os.environ.get("RISKGUARD_STATE_DIR", str(run_dir / "state")),
+        "RISKGUARD_LOG_DIR": os.environ.get("RISKGUARD_LOG_DIR", str(run_dir / "log")),
+    }
+    port = _free_port()
+    cfg_path = _derived_config(config_path(args), port, run_dir)
+    config = load_config(cfg_path, env=env)
+    base = [sys.executable, "-m", "execution.cli", "--config", str(cfg_path)]
+    logs = {name: open(run_dir / f"{name}.out", "wb") for name in ("paper", "monitor", "engine")}  # noqa: SIM115
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    console = Console()
+    try:
+        procs["paper"] = subprocess.Popen(
+            [
+                *base,
+                "paper-terminal",
+                "--scenario",
+                args.scenario,
+                "--seed",
+                str(args.seed),
+                "--speed",
+                str(args.speed),
+                "--listen",
+                f"127.0.0.1:{port}",
+            ],
+            env=env,
+            stdout=logs["paper"],
+            stderr=subprocess.STDOUT,
+        )
+        _wait_port(port, procs["paper"])
+        procs["monitor"] = subprocess.Popen(
+            [*base, "monitor"], env=env, stdout=logs["monitor"], stderr=subprocess.STDOUT
+        )
+        time.sleep(1.0)
+        procs["engine"] = subprocess.Popen(
+            [*base, "engine"], env=env, stdout=logs["engine"], stderr=subprocess.STDOUT
+        )
+        state_dir = Path(env["RISKGUARD_STATE_DIR"])
+        breaker = CircuitBreaker(
+            state_dir,
+            role="demo",
+            clock=SystemClock(),
+            sink=NullSink(),
+            heartbeat_timeout_ms=config.heartbeat.timeout_ms,
+        )
+        halted_at: float | None = None
+        deadline = time.monotonic() + args.max_seconds
+        with Live(console=console, refresh_per_second=4) as live:
+            while time.monotonic() < deadline:
+                live.update(_view(breaker, state_dir, Path(env["RISKGUARD_LOG_DIR"]), procs))
+                if any(p.poll() is not None for p in procs.values()):
+                    break
+                if breaker.read().state.value == "HALTED":
+                    halted_at = halted_at or time.monotonic()
+                    if time.monotonic() - halted_at > 3:
+                        break
+                time.sleep(0.25)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+    finally:
+        _stop_all(procs)
+        for handle in logs.values():
+            handle.close()
+    view = breaker.read()
+    console.print(
+        f"\nbreaker: [bold]{view.state.value}[/] trigger {view.trigger.value}: {view.reason}"
+    )
+    console.print(f"inspect:  riskguard --config {cfg_path} breaker status")
+    console.print(f"events:   {env['RISKGUARD_LOG_DIR']}/evidence.jsonl")
+    console.print(
+        f"reset:    riskguard --config {cfg_path} breaker reset --operator you --reason '...'"
+    )
+    crashed = [n for n, p in procs.items() if p.returncode not in (0, -signal.SIGTERM)]
+    if crashed:
+        console.print(f"[red]exited abnormally: {', '.join(crashed)} (see {run_dir}/*.out)[/]")
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"paper terminal exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("paper terminal did not start listening")
+
+
+def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    for name in ("engine", "monitor", "paper"):
+        proc = procs.get(name)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _view(
+    breaker: CircuitBreaker,
+    state_dir: Path,
+    log_dir: Path,
+    procs: dict[str, subprocess.Popen[bytes]],
+) -> Table:
+    view, gate = breaker.read(), breaker.gate()
+    snap = load_snapshot(state_dir)
+    table = Table(title="riskguard demo", show_header=True)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("breaker", f"{view.state.value} ({view.trigger.value})")
+    table.add_row("engine gate", f"{gate.state.value} ({gate.reason_code.value})")
+    if snap is not None:
+        table.add_row("equity", snap.figures.get("equity", "-"))
+        table.add_row("high-water mark", snap.figures.get("high_water_mark", "-"))
+        for code in ("DRAWDOWN", "DAILY_LOSS", "LEVERAGE", "FEED_STALE", "VELOCITY"):
+            rule = snap.rules.get(code)
+            if rule is not None:
+                table.add_row(code.lower(), f"{rule.value} / {rule.limit} [{rule.level}]")
+    sent = denied = 0
+    evidence = log_dir / "evidence.jsonl"
+    if evidence.exists():
+        for line in evidence.read_text(encoding="utf-8").splitlines()[-5000:]:
+            event = json.loads(line).get("event")
+            sent += event == "engine.order_sent"
+            denied += event == "engine.order_denied"
+    table.add_row("orders sent / denied", f"{sent} / {denied}")
+    table.add_row(
+        "processes",
+        " ".join(f"{n}:{'up' if p.poll() is None else p.returncode}" for n, p in procs.items()),
+    )
+    return table
