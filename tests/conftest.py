@@ -6,6 +6,7 @@ The real-Kafka fixtures (kafka_bootstrap, kafka_broker) come from tests.support.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,19 @@ def breaker(state_dir: Path, clock: ManualClock, sink: RecordingSink) -> Circuit
     )
     cb.initialise()
     return cb
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Temp dirs under ./var (state dirs must not live under /tmp), one per session, so that
+    concurrent pytest sessions never wipe each other's directories."""
+    if config.option.basetemp is None:
+        config.option.basetemp = str(REPO / "var" / f"pytest-{os.getpid()}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    basetemp = config.option.basetemp
+    if basetemp and Path(basetemp).name == f"pytest-{os.getpid()}":
+        shutil.rmtree(basetemp, ignore_errors=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
