@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from execution.feed import TickCursor, poll_ticks
-from execution.gateway import BrokerError, Gateway
+from execution.gateway import BrokerError, BrokerUnavailable, Gateway
 from execution.mt5.constants import OrderType, TradeAction, TradeRetcode
 from execution.strategy import OrderIntent, Strategy
 from risk.breaker_state import BreakerState
@@ -65,6 +65,7 @@ class LiveEngine:
         self._rejects = 0
         self._locked_until: dict[str, int] = {}
         self._last_gate = BreakerState.ACTIVE
+        self._disconnected = False
         self.sent = 0
         self.denied = 0
 
@@ -93,6 +94,18 @@ class LiveEngine:
         self._sink.emit("engine.stopped", sent=self.sent, denied=self.denied)
 
     def run_once(self) -> None:
+        try:
+            self._cycle()
+        except BrokerUnavailable as exc:  # nothing can be sent anyway; keep polling
+            if not self._disconnected:
+                self._disconnected = True
+                self._sink.emit("broker.disconnected", code=exc.code, error=exc.message)
+            return
+        if self._disconnected:
+            self._disconnected = False
+            self._sink.emit("broker.reconnected")
+
+    def _cycle(self) -> None:
         mono = self._clock.monotonic_ns()
         if mono >= self._positions_due:
             self._positions_due = mono + self.config.feed.positions_poll_interval_ms * _MS

@@ -32,6 +32,7 @@ __all__ = ["OutboxProducer", "Report"]
 Report = Callable[..., None]
 _READ_BYTES: Final = 256 * 1024
 _RETRY_BACKOFF_S: Final = 0.5
+_ERROR_REPORT_S: Final = 60.0
 _PERMANENT: Final = frozenset({KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_RECORD})
 
 
@@ -42,11 +43,12 @@ class _State(Enum):
 
 
 class _Entry:
-    __slots__ = ("end", "generation", "record", "state")
+    __slots__ = ("end", "generation", "record", "size", "state")
 
     def __init__(self, end: Position, record: OutRecord | None) -> None:
         self.end = end
         self.record = record
+        self.size = len(record.value) if record is not None else 0
         self.state = _State.ACKED if record is None else _State.PENDING
         self.generation = 0
 
@@ -75,6 +77,7 @@ class OutboxProducer:
         self.start = self._start_position()
         self._reader = OutboxReader(log_dir, self.start)
         self._window: deque[_Entry] = deque()
+        self._window_bytes = 0  # bytes of records held for a possible resend
         self._pending = 0
         self._failed = 0
         self._fatal: str | None = None
@@ -85,6 +88,7 @@ class OutboxProducer:
         self._saved = self.start
         self._saved_at = time.monotonic()
         self._generation = 0
+        self._error_reported: dict[int, float] = {}
         self.stats = {"produced": 0, "acked": 0, "failed": 0, "recreated": 0, "skipped": 0}
         self._producer = self._new_producer()
 
@@ -109,6 +113,9 @@ class OutboxProducer:
     def in_flight(self) -> int:
         return len(self._window)
 
+    def in_flight_bytes(self) -> int:
+        return self._window_bytes
+
     def close(self, timeout: float = 5.0) -> None:
         """Flush what is in flight for up to ``timeout`` s, then make the cursor durable."""
         with contextlib.suppress(KafkaException):
@@ -121,13 +128,16 @@ class OutboxProducer:
     def _fill(self) -> int:
         if self._failed or self._fatal is not None:
             return 0  # keep order: the failed records go again before anything newer
-        room = self.settings.max_in_flight - len(self._window)
-        if room <= 0:
+        settings = self.settings
+        if len(self._window) >= settings.max_in_flight:
+            return 0
+        if self._window_bytes >= settings.max_in_flight_bytes:
             return 0
         lines = self._reader.read(_READ_BYTES)
         for line, end in lines:
             entry = _Entry(end, self._record(line, end))
             self._window.append(entry)
+            self._window_bytes += entry.size
             if entry.record is not None:
                 self._produce(entry)
         return len(lines)
@@ -180,6 +190,7 @@ class OutboxProducer:
         if err is None:
             entry.state = _State.ACKED
             entry.record = None
+            self._window_bytes -= entry.size
             self._timeouts = 0
             self.stats["acked"] += 1
             if self._failing_since is not None:
@@ -210,6 +221,7 @@ class OutboxProducer:
         record = entry.record
         entry.state = _State.ACKED
         entry.record = None
+        self._window_bytes -= entry.size
         self.stats["skipped"] += 1
         self._report(
             "kafka.record_rejected",
@@ -257,8 +269,14 @@ class OutboxProducer:
         return self._factory(config)
 
     def _on_error(self, err: KafkaError) -> None:
+        """librdkafka's client-level errors: fatal ones recreate, the rest are reported (once a
+        minute per kind: "all brokers down" repeats every reconnect during an outage)."""
         if err.fatal():
             self._fatal = str(err)
+        now = time.monotonic()
+        if now >= self._error_reported.get(err.code(), 0.0):
+            self._error_reported[err.code()] = now + _ERROR_REPORT_S
+            self._report("kafka.client_error", error=err.str(), fatal=err.fatal())
 
     # ------------------------------------------------------------------ cursor
     def _advance(self) -> None:
@@ -286,7 +304,11 @@ class OutboxProducer:
         """The saved cursor, checked against the files; the first segment if there is none."""
         files = segment_files(self.log_dir)
         first, active = files[0][0], files[-1][0]
-        cursor = load_cursor(self.log_dir)
+        try:
+            cursor = load_cursor(self.log_dir)
+        except ValueError as exc:  # damaged by hand: resend from the oldest segment kept
+            self._report("outbox.cursor_unreadable", error=str(exc), restart=[first, 0])
+            return Position(first, 0)
         if cursor is None:
             return Position(first, 0)
         if cursor.segment > active:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from typing import Final, NamedTuple
 
@@ -22,6 +23,10 @@ __all__ = ["OutRecord", "UnreadableLine", "to_record", "ts_to_ms"]
 
 _SCHEMA: Final = str(EVENT_SCHEMA_VERSION).encode()
 _SECONDS: dict[str, int] = {}
+_PREFIX: Final = re.compile(
+    rb'\{"ts":"([0-9T:.Z-]{27})","event":"([^"]*)","event_id":"([^"]*)","seq":\d+,'
+    rb'"component":"[^"]*","account":"([^"]*)",'
+)
 
 
 class UnreadableLine(ValueError):
@@ -49,19 +54,27 @@ def ts_to_ms(ts: str) -> int:
     return seconds * 1000 + int(ts[20:23])
 
 
+def _envelope(line: bytes) -> tuple[str, str, str, object]:
+    """(ts, event, event_id, account): from the fixed envelope prefix that EvidenceLog writes
+    (no parse of a large decisions batch), else from a full parse."""
+    match = _PREFIX.match(line)
+    if match is not None and b"\\" not in match[0]:
+        ts, name, event_id, account = (group.decode() for group in match.groups())
+        return ts, name, event_id, account
+    event = orjson.loads(line)
+    ts, name, event_id = event["ts"], event["event"], event["event_id"]
+    if not (isinstance(name, str) and isinstance(ts, str) and isinstance(event_id, str)):
+        raise TypeError("event, ts and event_id must be strings")
+    return ts, name, event_id, event.get("account")
+
+
 def to_record(line: bytes, events_topic: str, decisions_topic: str) -> OutRecord:
     try:
-        event = orjson.loads(line)
-        name = event["event"]
-        ts = event["ts"]
-        event_id = event["event_id"]
-        if not (isinstance(name, str) and isinstance(ts, str) and isinstance(event_id, str)):
-            raise TypeError("event, ts and event_id must be strings")
+        ts, name, event_id, account = _envelope(line)
         timestamp_ms = ts_to_ms(ts)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise UnreadableLine(f"{type(exc).__name__}: {exc}") from None
     topic = decisions_topic if name == DECISIONS_EVENT else events_topic
-    account = event.get("account")
     key = str(account).encode() if account not in (None, "") else b""
     headers: list[tuple[str, str | bytes | None]] = [
         ("event", name.encode()),

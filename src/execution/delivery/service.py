@@ -29,6 +29,7 @@ LEADER_LOCK: Final = "delivery.lock"
 _DECISION_FLUSH_S: Final = 0.1
 _ROWS_PER_LINE: Final = 2000  # one outbox line = one Kafka record: stay far below 1 MB
 _LEADER_RETRY_S: Final = 1.0
+_RESTART_BACKOFF_S: Final = 5.0
 
 
 def make_recorder(config: RiskConfig) -> DecisionRecorder | None:
@@ -69,8 +70,10 @@ class Delivery:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Flush decisions, flush in-flight records (``close_timeout``), save the cursor."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
@@ -92,33 +95,42 @@ class Delivery:
         next_try = 0.0
         try:
             while not self._stop.is_set():
-                self._flush_decisions()
-                if self.producer is None and time.monotonic() >= next_try:
-                    if _try_lock(lock_fd):
-                        self.producer = OutboxProducer(
-                            self.log_dir,
-                            self.settings,
-                            file_mode=self.log.file_mode,
-                            report=self._report,
-                        )
-                        self._report("kafka.delivery_started", cursor=list(self.producer.start))
+                try:
+                    self._flush_decisions()
+                    if self.producer is None and time.monotonic() >= next_try:
+                        if _try_lock(lock_fd):
+                            self._lead()
+                        else:
+                            next_try = time.monotonic() + _LEADER_RETRY_S
+                    if self.producer is not None:
+                        self.producer.step(_DECISION_FLUSH_S / 2)
                     else:
-                        next_try = time.monotonic() + _LEADER_RETRY_S
-                if self.producer is not None:
-                    self.producer.step(_DECISION_FLUSH_S / 2)
-                else:
-                    self._stop.wait(_DECISION_FLUSH_S)
-        except BaseException as exc:
-            self.error = exc
-            self._report("kafka.delivery_crashed", error=f"{type(exc).__name__}: {exc}")
-            raise
+                        self._stop.wait(_DECISION_FLUSH_S)
+                except Exception as exc:  # a disk or client error: start over from the cursor
+                    self.error = exc
+                    self._report("kafka.delivery_error", error=f"{type(exc).__name__}: {exc}")
+                    self._drop_producer(timeout=1.0)
+                    next_try = time.monotonic() + _RESTART_BACKOFF_S
+                    self._stop.wait(_RESTART_BACKOFF_S)
         finally:
-            self._flush_decisions(force=True)
-            if self.producer is not None:
-                with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):
+                self._flush_decisions(force=True)
+                if self.producer is not None:
                     self.producer.step(0)  # pick up the last decisions and reports
-                self.producer.close(self.close_timeout)
+            self._drop_producer(timeout=self.close_timeout)
             os.close(lock_fd)  # releases the leader lock
+
+    def _lead(self) -> None:
+        self.producer = OutboxProducer(
+            self.log_dir, self.settings, file_mode=self.log.file_mode, report=self._report
+        )
+        self._report("kafka.delivery_started", cursor=list(self.producer.start))
+
+    def _drop_producer(self, timeout: float) -> None:
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                producer.close(timeout)
 
     def _flush_decisions(self, *, force: bool = False) -> None:
         recorder = self.recorder

@@ -37,6 +37,7 @@ class DeliverySettings:
     sasl_password_file: Path | None = None
     ssl_ca_location: Path | None = None
     max_in_flight: int = 20_000  # outbox records handed to the client and not yet acked
+    max_in_flight_bytes: int = 32 * 1024 * 1024  # ... and their bytes (decision batches are big)
     cursor_interval_s: float = 0.2  # how often a moved cursor is made durable
     stall_timeouts: int = STALL_TIMEOUTS
 
@@ -82,7 +83,7 @@ def client_config(settings: DeliverySettings) -> dict[str, Any]:
         "security.protocol": settings.security_protocol,
         "reconnect.backoff.max.ms": 1000,
         "socket.keepalive.enable": True,
-        "log_level": 3,  # errors only on stderr; connection trouble is reported via error_cb
+        "log_level": 2,  # critical only on stderr: errors are reported as events via error_cb
     }
     if settings.security_protocol.startswith("SASL"):
         if settings.sasl_password_file is None:
