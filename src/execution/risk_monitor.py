@@ -127,15 +127,21 @@ class RiskMonitor:
                     guard.handle(ev.on_deal(deal, now_ms))
             for tick in poll_ticks(self._gw, self._cursors):
                 guard.handle(ev.on_tick(tick, now_ms, self._clock.monotonic_ns()))
-            self._blind_since = None
+            healthy = True
+            if self._blind_since is not None:
+                blind_ms = (mono - self._blind_since) / _MS
+                self._blind_since = None
+                self._sink.emit("broker.reconnected", blind_ms=round(blind_ms, 3))
         except BrokerUnavailable as exc:
+            healthy = False
             self._blind(mono, exc)
         guard.handle(ev.on_timer(now_ms, mono))
         guard.persist(now_ns=mono)
         if mono >= self._due["beat"]:
             self._due["beat"] = mono + self.config.heartbeat.interval_ms * _MS
             self._beat()
-        if self._watchdog_ns is not None and mono >= self._due["watchdog"]:
+        # the watchdog hears only from a healthy cycle: a blind or hung loop stops the pings
+        if healthy and self._watchdog_ns is not None and mono >= self._due["watchdog"]:
             self._due["watchdog"] = mono + self._watchdog_ns
             notify("WATCHDOG=1", f"STATUS={self._status()}")
 
