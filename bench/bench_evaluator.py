@@ -13,10 +13,11 @@ Phases (each on a fresh Evaluator, after a warm-up of ``--warmup`` ticks):
 
 1. quiet, timed — ``perf_counter_ns`` around every ``on_tick``: p50 / p99 / p99.9 / max.
 2. quiet, untimed — throughput of the feed loop (make the Tick, call ``on_tick``), the same loop
-   with a no-op instead of ``on_tick`` (harness cost), and RSS growth.
+   with a no-op instead of ``on_tick`` (harness cost), and RSS growth (whole run, second half).
 3. alerting, timed — a path that keeps entering and leaving warnings and breaching, every change
    routed through a ``Guard`` with a real ``CircuitBreaker`` (``var/bench/state``) and an
-   ``EvidenceLog`` (``var/bench/log``; breaches fsync). RSS growth, events, trips.
+   ``EvidenceLog`` (``var/bench/log``; breaches fsync); at each swing top the engine resizes
+   one position (``on_account``), so the leverage warning flips. RSS growth, events, trips.
 
 Targets are reported PASS/MISS; a MISS never fails the process. Results also go to
 ``var/bench/evaluator.json``. No tracemalloc anywhere: memory is RSS from /proc/self/statm (after
@@ -49,6 +50,7 @@ from risk.circuit_breaker import CircuitBreaker
 from risk.clock import SystemClock
 from risk.config import RiskConfig, load_config
 from risk.evaluator import Evaluator
+from risk.events import EventSink
 from risk.guard import Guard
 from risk.journal import EvidenceLog
 from risk.levels import LevelChange
@@ -202,7 +204,7 @@ class Feed:
 def _times(rng: random.Random, n: int) -> array[int]:
     times, t = array("q", bytes(8 * n)), START_MS
     for i in range(n):
-        t += rng.randint(5, 45)
+        t += 5 + int(rng.random() * 41)  # 5–45 ms
         times[i] = t
     return times
 
@@ -211,7 +213,8 @@ def _fill(feed: Feed, i: int, ins: Instrument, bid_pts: float, rng: random.Rando
     bid = round(bid_pts)
     scale = 10**ins.spec.digits
     feed.bids[i] = bid / scale
-    feed.asks[i] = (bid + rng.randint(*ins.spread)) / scale
+    low, high = ins.spread
+    feed.asks[i] = (bid + low + int(rng.random() * (high - low + 1))) / scale
 
 
 def quiet_feed(n: int, seed: int) -> Feed:
@@ -289,16 +292,55 @@ class MemProbe:
         return MemProbe(rss, sys.getallocatedblocks(), len(gc.get_objects()))
 
 
-def _growth(before: MemProbe, after: MemProbe, ticks: int) -> dict[str, float]:
+def _growth(before: MemProbe, mid: MemProbe, after: MemProbe, ticks: int) -> dict[str, float]:
+    """Growth over the whole run, and over its second half alone: a one-off step (an arena, a
+    bounded history filling up) shows in the first, steady growth in both."""
     per_m = 1_000_000 / ticks
+    second = ticks - ticks // 2
     return {
         "rss_before_mib": before.rss / 2**20,
+        "rss_mid_mib": mid.rss / 2**20,
         "rss_after_mib": after.rss / 2**20,
         "rss_growth_mib": (after.rss - before.rss) / 2**20,
         "rss_growth_mib_per_1m": (after.rss - before.rss) / 2**20 * per_m,
+        "rss_growth_second_half_mib_per_1m": (after.rss - mid.rss) / 2**20 * 1_000_000 / second,
         "allocated_blocks_growth": after.blocks - before.blocks,
         "gc_tracked_objects_growth": after.tracked - before.tracked,
     }
+
+
+@dataclass(frozen=True)
+class CpuProbe:
+    """What else the machine was doing: our CPU time vs wall, involuntary context switches
+    (preempted by another runnable task) and hypervisor steal, from /proc/stat."""
+
+    wall_ns: int
+    cpu_ns: int
+    nivcsw: int
+    steal: int
+    total: int
+
+    @staticmethod
+    def take() -> CpuProbe:
+        fields = [0] * 8
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                fields = [int(x) for x in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            pass
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return CpuProbe(
+            time.perf_counter_ns(), time.process_time_ns(), usage.ru_nivcsw, fields[7], sum(fields)
+        )
+
+    def since(self, before: CpuProbe) -> dict[str, float]:
+        total = self.total - before.total
+        return {
+            "cpu_share": (self.cpu_ns - before.cpu_ns) / max(1, self.wall_ns - before.wall_ns),
+            "involuntary_switches": self.nivcsw - before.nivcsw,
+            "steal_pct": 100 * (self.steal - before.steal) / total if total else 0.0,
+            "load_avg_after": os.getloadavg()[0],
+        }
 
 
 def _percentile(ordered: Sequence[int], q: float) -> int:
@@ -351,6 +393,18 @@ class GcWatch:
     def overlapping(self, start: int, duration: int) -> list[int]:
         end = start + duration
         return [gen for s, e, gen in self.spans if s < end and e > start]
+
+
+class CountingSink:
+    """Counts the events that reach the evidence log (its file layout is the journal's)."""
+
+    def __init__(self, inner: EventSink) -> None:
+        self.inner = inner
+        self.count = 0
+
+    def emit(self, event: str, /, **fields: Any) -> None:
+        self.count += 1
+        self.inner.emit(event, **fields)
 
 
 def _noop(tick: Tick, now_ms: int, received_ns: int) -> tuple[LevelChange, ...]:
@@ -411,14 +465,10 @@ def run_quiet_timed(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> dict[st
     syms, nsym = SYMBOLS, len(SYMBOLS)
     lat = array("q", bytes(8 * n))
     slow: list[tuple[int, int, int]] = []
-    changes = 0
-    for i in range(warmup):
-        t = times[i]
-        changes += len(
-            on_tick(
-                Tick(syms[i % nsym], bids[i], asks[i], 0.0, 0, t, 6), t + RECEIPT_DELAY_MS, mono()
-            )
-        )
+    warm: dict[str, int] = {}
+    changes: dict[str, int] = {}
+    _feed_loop(on_tick, feed, 0, warmup, warm)
+    cpu = CpuProbe.take()
     with GcWatch() as watch:
         started = perf()
         for j in range(n):
@@ -431,10 +481,11 @@ def run_quiet_timed(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> dict[st
             d = perf() - t0
             lat[j] = d
             if out:
-                changes += len(out)
+                _tally(out, changes)
             if d > SLOW_TICK_NS and len(slow) < SLOW_KEEP:
                 slow.append((d, j, t0))
         elapsed = perf() - started
+    contention = CpuProbe.take().since(cpu)
     stats = _stats(lat)
     slow.sort(reverse=True)
     worst = [
@@ -456,50 +507,72 @@ def run_quiet_timed(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> dict[st
         "gc_collections": watch.by_generation(),
         "gc_time_ms": sum(e - s for s, e, _ in watch.spans) / 1e6,
         "level_changes": changes,
+        "warmup_level_changes": warm,
+        "contention": contention,
         "loop_ticks_per_s": n / (elapsed / 1e9),
         "bad_ticks": dict(ev.bad_ticks),
     }
 
 
+def _tally(changes: Sequence[LevelChange], into: dict[str, int]) -> None:
+    for c in changes:
+        key = f"{c.code.value}:{c.previous.name}->{c.reading.level.name}"
+        into[key] = into.get(key, 0) + 1
+
+
 def _feed_loop(
-    call: Callable[[Tick, int, int], tuple[LevelChange, ...]], feed: Feed, lo: int, hi: int
-) -> int:
-    """The feed as a service would run it: make the Tick, stamp receipt, call. Returns the
-    number of level changes (the truthiness test is the only extra work)."""
+    call: Callable[[Tick, int, int], tuple[LevelChange, ...]],
+    feed: Feed,
+    lo: int,
+    hi: int,
+    tally: dict[str, int],
+) -> None:
+    """The feed as a service would run it: make the Tick, stamp receipt, call. Level changes
+    are tallied (the truthiness test is the only extra work on a quiet tick)."""
     times, bids, asks = feed.times, feed.bids, feed.asks
     syms, nsym, mono = SYMBOLS, len(SYMBOLS), time.monotonic_ns
-    changes = 0
     for i in range(lo, hi):
         t = times[i]
         out = call(
             Tick(syms[i % nsym], bids[i], asks[i], 0.0, 0, t, 6), t + RECEIPT_DELAY_MS, mono()
         )
         if out:
-            changes += len(out)
-    return changes
+            _tally(out, tally)
 
 
 def _chunked(
-    call: Callable[[Tick, int, int], tuple[LevelChange, ...]], feed: Feed, lo: int, n: int
-) -> tuple[float, list[float], int]:
+    call: Callable[[Tick, int, int], tuple[LevelChange, ...]],
+    feed: Feed,
+    lo: int,
+    n: int,
+    tally: dict[str, int],
+) -> tuple[float, list[float]]:
     perf = time.perf_counter_ns
-    rates, changes, started = [], 0, perf()
+    rates, started = [], perf()
     for c0 in range(lo, lo + n, CHUNK):
         c1 = min(c0 + CHUNK, lo + n)
         t0 = perf()
-        changes += _feed_loop(call, feed, c0, c1)
+        _feed_loop(call, feed, c0, c1, tally)
         rates.append((c1 - c0) / ((perf() - t0) / 1e9))
-    return (perf() - started) / 1e9, rates, changes
+    return (perf() - started) / 1e9, rates
 
 
 def run_quiet_throughput(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> dict[str, Any]:
     ev, setup = _evaluator(cfg, _quiet_positions())
-    _feed_loop(ev.on_tick, feed, 0, warmup)
+    warm: dict[str, int] = {}
+    changes: dict[str, int] = {}
+    _feed_loop(ev.on_tick, feed, 0, warmup, warm)
     before = MemProbe.take()
+    cpu = CpuProbe.take()
+    half = n // 2
     with GcWatch() as watch:
-        seconds, rates, changes = _chunked(ev.on_tick, feed, warmup, n)
+        seconds, rates = _chunked(ev.on_tick, feed, warmup, half, changes)
+        mid = MemProbe.take()  # between the halves, outside the timed loops
+        seconds2, rates2 = _chunked(ev.on_tick, feed, warmup + half, n - half, changes)
+    contention = CpuProbe.take().since(cpu)
     after = MemProbe.take()
-    harness_s, _, _ = _chunked(_noop, feed, warmup, n)
+    seconds, rates = seconds + seconds2, rates + rates2
+    harness_s, _ = _chunked(_noop, feed, warmup, n, {})
     net_s = seconds - harness_s
     rates.sort()
     return {
@@ -512,24 +585,27 @@ def run_quiet_throughput(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> di
         "net_on_tick_ns": net_s / n * 1e9,
         "net_ticks_per_s": n / net_s if net_s > 0 else float("inf"),
         "level_changes": changes,
+        "warmup_level_changes": warm,
+        "contention": contention,
         "gc_collections": watch.by_generation(),
-        "memory": _growth(before, after, n),
+        "memory": _growth(before, mid, after, n),
     }
 
 
 def run_alerting(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> dict[str, Any]:
-    for d in (STATE_DIR, LOG_DIR):
-        shutil.rmtree(d, ignore_errors=True)
+    for directory in (STATE_DIR, LOG_DIR):
+        shutil.rmtree(directory, ignore_errors=True)
     clock = SystemClock()
     mode, dmode = cfg.paths.file_mode, cfg.paths.dir_mode
     log = EvidenceLog(
         LOG_DIR, component="bench", clock=clock, file_mode=mode, dir_mode=dmode, account=ACCOUNT
     )
+    sink = CountingSink(log)
     breaker = CircuitBreaker(
         STATE_DIR,
         role="monitor",
         clock=clock,
-        sink=log,
+        sink=sink,
         history_limit=cfg.kill_switch.history_limit,
         lock_timeout_ms=cfg.kill_switch.lock_timeout_ms,
         file_mode=mode,
@@ -538,7 +614,7 @@ def run_alerting(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> dict[str, 
     breaker.initialise()
     positions = {lots: _alert_positions(lots) for lots in ALERT_LOTS}
     ev, setup = _evaluator(cfg, positions[ALERT_LOTS[0]])
-    guard = Guard(ev, breaker, log, state_dir=STATE_DIR, account=ACCOUNT)
+    guard = Guard(ev, breaker, sink, state_dir=STATE_DIR, account=ACCOUNT)
     accounts = {lots: _account(p) for lots, p in positions.items()}
 
     on_tick, on_account, handle = ev.on_tick, ev.on_account, guard.handle
@@ -551,27 +627,35 @@ def run_alerting(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> dict[str, 
     by_change: dict[str, int] = {}
     trips = 0
 
-    def account_update(r: int, now: int) -> int:
+    def account_update(r: int, now: int) -> tuple[bool, bool]:
+        """The engine resized ticket 1: a new account snapshot. (tripped, wrote evidence)"""
         lots = resize_lots[r]
         t0 = perf()
         out = on_account(accounts[lots], positions[lots], now)
         handled = handle(out) if out else None
         account_ns.append(perf() - t0)
-        for c in out:
-            key = f"{c.code.value}:{c.previous.name}->{c.reading.level.name}"
-            by_change[key] = by_change.get(key, 0) + 1
-        return handled is not None
+        _tally(out, by_change)
+        return handled is not None, bool(out)
 
     r = 0
-    before = None
-    started = 0
+    before = mid = None
+    cpu, started = CpuProbe.take(), 0
+    # slow ticks as (ns, tick, changes, ticks since Guard I/O) in a preallocated array: the
+    # bench's own bookkeeping must not show up as evaluator memory growth
+    slow, nslow = array("q", bytes(8 * 4 * SLOW_KEEP)), 0
+    last_io = -(10**9)
     for i in range(warmup + n):
         if i == warmup:
             before = MemProbe.take()
+            cpu = CpuProbe.take()
             started = perf()
+        elif i == warmup + n // 2:
+            mid = MemProbe.take()  # ~0.1 s inside the alerting wall time; not in any sample
         t = times[i]
         if r < len(resize_at) and resize_at[r] == i:
-            trips += account_update(r, t + RECEIPT_DELAY_MS)
+            tripped, wrote = account_update(r, t + RECEIPT_DELAY_MS)
+            trips += tripped
+            last_io = i if wrote else last_io
             r += 1
         tick = Tick(syms[i % nsym], bids[i], asks[i], 0.0, 0, t, 6)
         now, received = t + RECEIPT_DELAY_MS, mono()
@@ -579,38 +663,56 @@ def run_alerting(cfg: RiskConfig, feed: Feed, warmup: int, n: int) -> dict[str, 
         out = on_tick(tick, now, received)
         t1 = perf()
         if i >= warmup:
-            lat[i - warmup] = t1 - t0
+            d = t1 - t0
+            lat[i - warmup] = d
+            if d > SLOW_TICK_NS and nslow < SLOW_KEEP:
+                k, nslow = 4 * nslow, nslow + 1
+                slow[k], slow[k + 1], slow[k + 2], slow[k + 3] = (
+                    d,
+                    i - warmup,
+                    len(out),
+                    i - last_io,
+                )
         if out:
             trips += handle(out) is not None
             guard_ns.append(perf() - t1)
-            for c in out:
-                key = f"{c.code.value}:{c.previous.name}->{c.reading.level.name}"
-                by_change[key] = by_change.get(key, 0) + 1
+            last_io = i
+            _tally(out, by_change)
         persist(now_ns=received)
     elapsed = perf() - started
+    contention = CpuProbe.take().since(cpu)
     assert before is not None
+    mid = mid or before
     after = MemProbe.take()
-    evidence = LOG_DIR / "evidence.jsonl"
-    events = sum(1 for _ in evidence.open("rb"))
     view = breaker.read()
     breaker.close()
     log.close()
+    evidence_bytes = sum(p.stat().st_size for p in LOG_DIR.rglob("*") if p.is_file())
     breaches = sum(v for k, v in by_change.items() if k.endswith("->BREACH"))
+    slow_rows = sorted((tuple(slow[4 * k : 4 * k + 4]) for k in range(nslow)), reverse=True)
+    worst = [
+        {"ns": d, "tick": j, "changes": c, "ticks_since_guard_io": gap}
+        for d, j, c, gap in slow_rows[:10]
+    ]
     return {
         "setup_levels": setup,
         "latency": _stats(lat),
         "guard_handle": _stats(guard_ns),
+        "worst": worst,
+        "slow_ticks_over_50us": nslow,
+        "slow_ticks_within_3_of_guard_io": sum(1 for *_, gap in slow_rows if gap <= 3),
         "account_updates": _stats(account_ns),
         "level_changes": by_change,
         "breaches": breaches,
         "breaker_trips": trips,
         "breaker_state": view.state.value,
         "breaker_seq": view.seq,
-        "evidence_events": events,
-        "evidence_bytes": evidence.stat().st_size,
+        "evidence_events": sink.count,
+        "evidence_bytes": evidence_bytes,
         "seconds": elapsed / 1e9,
         "ticks_per_s_with_guard": n / (elapsed / 1e9),
-        "memory": _growth(before, after, n),
+        "contention": contention,
+        "memory": _growth(before, mid, after, n),
     }
 
 
@@ -730,6 +832,20 @@ def main(argv: list[str] | None = None) -> int:
         f"> 50 µs, {qt['counts']['over_100us']:,} > 100 µs, {qt['counts']['over_1000us']:,} "
         f"> 1 ms; GC during timed run {qt['gc_collections']} ({qt['gc_time_ms']:.1f} ms)"
     )
+    quiet_changes = {
+        "timed": qt["level_changes"],
+        "untimed": qp["level_changes"],
+        "warm-up": {**qt["warmup_level_changes"], **qp["warmup_level_changes"]},
+    }
+    print(
+        "  level changes on the quiet path: "
+        + "; ".join(f"{k} {v or 'none'}" for k, v in quiet_changes.items())
+        + (
+            "  (TICK_LATENCY = the process was stalled ≥ 50 ms between receipt and evaluation)"
+            if any("TICK_LATENCY" in key for v in quiet_changes.values() for key in v)
+            else ""
+        )
+    )
     print("  worst quiet ticks (index in measured run, symbol, GC generations overlapping):")
     for w in qt["worst"][:5]:
         gcs = ",".join(f"gen{g}" for g in w["during_gc"]) or "-"
@@ -746,17 +862,34 @@ def main(argv: list[str] | None = None) -> int:
         f"on_tick itself {qp['net_on_tick_ns']:.0f} ns/tick = {qp['net_ticks_per_s']:,.0f} ticks/s"
     )
     print()
-    print(f"  {'memory':<24} {'RSS before':>11} {'after':>11} {'per 1M':>10} {'blocks':>9}")
+    print("contention (our CPU time / wall, involuntary context switches, VM steal, load after):")
+    for label, c in (
+        ("quiet timed", qt["contention"]),
+        ("quiet untimed", qp["contention"]),
+        ("alerting", al["contention"]),
+    ):
+        print(
+            f"  {label:<14} CPU/wall {c['cpu_share']:.3f}  preempted "
+            f"{c['involuntary_switches']:>6,} x  steal {c['steal_pct']:4.1f} %  "
+            f"load {c['load_avg_after']:.2f}"
+        )
+    print()
+    print(
+        f"  {'memory':<10} {'RSS before':>11} {'half-way':>11} {'after':>11} {'per 1M':>10} "
+        f"{'2nd half/1M':>12} {'blocks':>8} {'objects':>8}"
+    )
     for label, mem in (("quiet", qp["memory"]), ("alerting", al["memory"])):
         print(
-            f"  {label:<24} {mem['rss_before_mib']:>7.1f} MiB {mem['rss_after_mib']:>7.1f} MiB "
-            f"{mem['rss_growth_mib_per_1m']:>+6.2f} MiB {mem['allocated_blocks_growth']:>+9,}"
+            f"  {label:<10} {mem['rss_before_mib']:>7.1f} MiB {mem['rss_mid_mib']:>7.1f} MiB "
+            f"{mem['rss_after_mib']:>7.1f} MiB {mem['rss_growth_mib_per_1m']:>+6.2f} MiB "
+            f"{mem['rss_growth_second_half_mib_per_1m']:>+8.2f} MiB "
+            f"{mem['allocated_blocks_growth']:>+8,} {mem['gc_tracked_objects_growth']:>+8,}"
         )
     print(
-        f"  (RSS from /proc/self/statm after gc.collect(), after {warmup:,} warm-up ticks and "
-        f"after {n:,} more; blocks = sys.getallocatedblocks() delta; GC-tracked objects delta: "
-        f"quiet {qp['memory']['gc_tracked_objects_growth']:+,}, alerting "
-        f"{al['memory']['gc_tracked_objects_growth']:+,})"
+        f"  (RSS from /proc/self/statm after gc.collect(), after {warmup:,} warm-up ticks, "
+        f"half-way and after {n:,} more; blocks = sys.getallocatedblocks() delta, objects = "
+        "GC-tracked objects delta; alerting includes the breaker's history filling to its "
+        f"limit of {cfg.kill_switch.history_limit})"
     )
     print()
     print(
@@ -766,6 +899,15 @@ def main(argv: list[str] | None = None) -> int:
         f"({al['evidence_bytes'] / 2**20:.1f} MiB), {al['ticks_per_s_with_guard']:,.0f} ticks/s "
         "incl. Guard I/O and per-call timers"
     )
+    print(
+        f"  alerting on_tick > 50 µs: {al['slow_ticks_over_50us']:,}, of which "
+        f"{al['slow_ticks_within_3_of_guard_io']:,} within 3 ticks after a Guard write; worst:"
+    )
+    for w in al["worst"][:5]:
+        print(
+            f"    {_fmt(w['ns']):>10}  #{w['tick']:<9} changes {w['changes']}  "
+            f"{w['ticks_since_guard_io']:,} ticks after the last Guard write"
+        )
     for key, count in sorted(al["level_changes"].items()):
         print(f"    {key:<40} {count:>6,}")
     print()

@@ -17,6 +17,7 @@ from pathlib import Path
 from execution.delivery import Delivery, DeliverySettings
 from risk.clock import SystemClock
 from risk.journal import EvidenceLog
+from tests.events.helpers import delivery_state
 
 
 def main(argv: list[str]) -> int:
@@ -40,12 +41,17 @@ def main(argv: list[str]) -> int:
     )
     delivery = Delivery(log, settings).start()
     announced = False
+    ticks = 0
     while not stop.wait(0.01):
         producer = delivery.producer
         if producer is not None and not announced:
             sys.stdout.write(json.dumps({"start": list(producer.start)}) + "\n")
             sys.stdout.flush()
             announced = True
+        ticks += 1
+        if ticks % 500 == 0:  # every ~5 s: what the worker is doing, for a failing test's message
+            sys.stderr.write(f"worker: {delivery_state(delivery)}\n")
+            sys.stderr.flush()
     delivery.stop()
     return 0
 

@@ -112,5 +112,7 @@ def delivery_state(delivery: Any) -> str:
     return (
         f"alive={delivery.is_alive()} error={delivery.error!r} stats={producer.stats} "
         f"in_flight={producer.in_flight()} committed={producer.committed} "
-        f"read={producer._reader.position} at_end={producer._reader.at_end}"
+        f"read={producer._reader.position} at_end={producer._reader.at_end} "
+        f"pending={producer._pending} failed={producer._failed} fatal={producer._fatal} "
+        f"timeouts={producer._timeouts}"
     )

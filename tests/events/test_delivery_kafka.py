@@ -11,9 +11,9 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from execution.cli import main
-from execution.delivery import Delivery, make_recorder, start_delivery
+from execution.delivery import Delivery, DeliverySettings, make_recorder, start_delivery
 from execution.delivery.records import ts_to_ms
-from risk.config import RiskConfig
+from risk.config import RiskConfig, load_config
 from risk.decisions import DECISION_COLUMNS, DecisionRecorder
 from risk.outbox import load_cursor
 from tests.conftest import SHIPPED_CONFIG
@@ -161,7 +161,6 @@ def test_logs_when_source_kafka_then_each_event_once_in_ts_order(
     log = make_log(tmp_path / "log", delivery=True)
     for name in ("risk.breach", "breaker.tripped", "breaker.reset"):
         log.emit(name, reason_code="DAILY_LOSS")
-    settings_topics = type("T", (), {})  # noqa: F841 - readability only
     delivery = Delivery(log, _settings(config_path)).start()
     wait_for(delivery.caught_up, 60, "delivery")
     delivery.stop()
@@ -195,10 +194,7 @@ def test_logs_when_source_kafka_then_each_event_once_in_ts_order(
     ]
 
 
-def _settings(config_path: Path) -> object:
-    from execution.delivery import DeliverySettings
-    from risk.config import load_config
-
+def _settings(config_path: Path) -> DeliverySettings:
     return DeliverySettings.from_config(load_config(config_path))
 
 

@@ -59,15 +59,17 @@ def test_restart_when_producer_sigkilled_with_backlog_then_resumes_from_cursor(
     ours = [(e["event_id"], end) for e, end in outbox_events(log_dir)]
 
     first = _worker(log_dir, kafka_bootstrap, topics.events, topics.decisions)
-    assert _start_of(first) == Position(1, 0)
-    wait_for(
-        lambda: (load_cursor(log_dir) or Position(1, 0)) > Position(1, 0),
-        60,
-        "progress",
-        detail=lambda: _progress(log_dir),
-    )
-    os.kill(first.pid, signal.SIGKILL)
-    first.communicate(timeout=10)
+    try:
+        assert _start_of(first) == Position(1, 0)
+        wait_for(
+            lambda: (load_cursor(log_dir) or Position(1, 0)) > Position(1, 0),
+            60,
+            "progress",
+            detail=lambda: _progress(log_dir),
+        )
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.communicate(timeout=10)
     cursor = load_cursor(log_dir)
     assert cursor is not None
     delivered_before = [event_id for event_id, end in ours if end <= cursor]
@@ -77,10 +79,19 @@ def test_restart_when_producer_sigkilled_with_backlog_then_resumes_from_cursor(
     try:
         assert _start_of(second) == cursor
         end_of_backlog = ours[-1][1]
-        wait_for(lambda: (load_cursor(log_dir) or cursor) >= end_of_backlog, 60, "the backlog")
+        wait_for(
+            lambda: (load_cursor(log_dir) or cursor) >= end_of_backlog,
+            60,
+            "the backlog",
+            detail=lambda: _progress(log_dir),
+        )
     finally:
         second.send_signal(signal.SIGTERM)
-        second.communicate(timeout=20)
+        try:
+            second.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            second.communicate()
     records = consume(kafka_bootstrap, topics.events, BACKLOG, timeout=60)
 
     seen = Counter(

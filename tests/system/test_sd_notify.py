@@ -80,7 +80,8 @@ def test_monitor_when_broker_hangs_then_watchdog_pings_stop(
         wait_for(lambda: len(notify_socket.lines("WATCHDOG=1")) >= 3, 20, "watchdog pings")
         stack.procs["paper"].send_signal(signal.SIGSTOP)
         try:
-            time.sleep(1.0)  # let in-flight cycles finish
+            time.sleep(1.0)  # let in-flight cycles finish (call timeout 0.3 s)
+            notify_socket.drain()  # stamp everything sent so far before the frozen window
             frozen_at = time.monotonic()
             time.sleep(2.0)
             late = [t for t, _ in notify_socket.lines("WATCHDOG=1") if t > frozen_at]
