@@ -14,6 +14,7 @@ from execution.cli import (
     logs_cmd,
     paper_cmd,
     service_cmd,
+    status_cmd,
 )
 from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE
 from risk.config import ConfigError
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     service_cmd.add_parser(sub)
     paper_cmd.add_parser(sub)
     demo_cmd.add_parser(sub)
+    status_cmd.add_parser(sub)
     return parser
 
 
