@@ -9,6 +9,8 @@ broker sends them; ``to_utc_ms`` converts with the configured offset.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -65,23 +67,53 @@ class Gateway:
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt5")
         self._digits: dict[str, int] = {}
         self._currency_digits = 2
+        self._initial_backoff_ns = cfg.reconnect_initial_backoff_ms * 1_000_000
+        self._max_backoff_ns = cfg.reconnect_max_backoff_ms * 1_000_000
+        self._backoff_ns = self._initial_backoff_ns
+        self._retry_at = 0
+        self._down = False
+        self._jitter = random.Random()  # noqa: S311 - spreading retries, not crypto
+        self.epoch = 0  # +1 on every recovery: callers re-verify state they cached before
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, name: str, fn: Callable[[], T]) -> T:
+        """One call on the worker thread. While the broker is down, calls fail fast until the
+        next retry time (capped exponential backoff with jitter) instead of hammering it."""
+        now = time.monotonic_ns()
+        if self._down and now < self._retry_at:
+            wait_ms = (self._retry_at - now) // 1_000_000
+            raise BrokerUnavailable(
+                name, int(ResultCode.E_INTERNAL_FAIL_CONNECT), f"down; retry in {wait_ms} ms"
+            )
         future = self._pool.submit(fn)
         try:
             result = future.result(timeout=self._timeout)
         except cf.TimeoutError:
-            raise BrokerUnavailable(
-                name, int(ResultCode.E_INTERNAL_FAIL_TIMEOUT), "timeout"
-            ) from None
+            self._failed(now)
+            code = int(ResultCode.E_INTERNAL_FAIL_TIMEOUT)
+            raise BrokerUnavailable(name, code, "timeout") from None
         if result is None:
             code, message = self._pool.submit(self._api.last_error).result(timeout=self._timeout)
-            cls = BrokerUnavailable if ResultCode(code).is_disconnect else BrokerError
-            raise cls(name, code, message)
+            if code <= ResultCode.E_INTERNAL_FAIL:  # IPC: terminal or bridge unavailable
+                self._failed(now)
+                raise BrokerUnavailable(name, code, message)
+            raise BrokerError(name, code, message)
+        if self._down:
+            self._down, self._backoff_ns = False, self._initial_backoff_ns
+            self.epoch += 1
         return result
+
+    def _failed(self, now: int) -> None:
+        delay = self._backoff_ns * (1 + self._jitter.uniform(0, 0.2))
+        self._retry_at = now + int(delay)
+        self._backoff_ns = min(self._backoff_ns * 2, self._max_backoff_ns)
+        self._down = True
+
+    @property
+    def down(self) -> bool:
+        return self._down
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._run(name, lambda: getattr(self._api, name)(*args, **kwargs))

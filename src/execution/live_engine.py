@@ -66,6 +66,7 @@ class LiveEngine:
         self._locked_until: dict[str, int] = {}
         self._last_gate = BreakerState.ACTIVE
         self._disconnected = False
+        self._verified_epoch = 0
         self.sent = 0
         self.denied = 0
 
@@ -134,6 +135,8 @@ class LiveEngine:
         gate = self.breaker.gate()  # gate 2: right before order_send
         allowed = gate.allows_reducing if intent.reduces else gate.allows_new_risk
         reason = gate.reason_code
+        if allowed and not self._connection_verified():
+            allowed, reason = False, ReasonCode.BROKER_UNREACHABLE
         if allowed and not intent.reduces:
             if self._locked_until.get(intent.symbol, 0) > self._clock.monotonic_ns():
                 allowed, reason = False, ReasonCode.ORDER_COOLDOWN
@@ -177,6 +180,21 @@ class LiveEngine:
             reduces=intent.reduces,
         )
         self._after_send(intent, retcode)
+
+    def _connection_verified(self) -> bool:
+        """Never send on a connection that came back without re-reading account and positions
+        (the broker may have changed either while we were blind)."""
+        if self._gw.epoch == self._verified_epoch:
+            return True
+        try:
+            self._gw.account()
+            self._positions = self._gw.positions()
+        except BrokerError as exc:
+            self._sink.emit("engine.reverify_failed", error=str(exc))
+            return False
+        self._verified_epoch = self._gw.epoch
+        self._sink.emit("engine.connection_verified", epoch=self._verified_epoch)
+        return False  # positions changed under the strategy: decide again on the next tick
 
     def _after_send(self, intent: OrderIntent, retcode: int) -> None:
         outcome = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 from typing import Any
 
 from execution.feed import TickCursor, poll_ticks
@@ -56,7 +57,15 @@ class RiskMonitor:
         )
         self._cursors: dict[str, TickCursor] = {}
         self._guard: Guard | None = None
-        self._due: dict[str, int] = {"account": 0, "deals": 0, "beat": 0, "watchdog": 0}
+        self._due: dict[str, int] = {
+            "account": 0,
+            "deals": 0,
+            "beat": 0,
+            "watchdog": 0,
+            "reconcile": 0,
+        }
+        self._reconciled_epoch = -1
+        self._known_tickets: set[int] | None = None
         self._last_deal_ms = 0
         self._blind_since: int | None = None
         self._liquidated: set[int] = set()
@@ -118,7 +127,11 @@ class RiskMonitor:
             if mono >= self._due["account"]:
                 self._due["account"] = mono + self.config.feed.account_poll_interval_ms * _MS
                 positions = self._gw.positions()
-                guard.handle(ev.on_account(self._gw.account(), positions, now_ms))
+                account = self._gw.account()
+                self._adopt_unknown(positions)
+                guard.handle(ev.on_account(account, positions, now_ms))
+                if self._gw.epoch != self._reconciled_epoch or mono >= self._due["reconcile"]:
+                    self._reconcile(account.equity, mono)
                 self._liquidate_if_halted(positions)
             if mono >= self._due["deals"]:
                 self._due["deals"] = mono + self.config.feed.deals_poll_interval_ms * _MS
@@ -158,6 +171,42 @@ class RiskMonitor:
                 f"no broker data for {blind_s:.1f} s (grace {grace} s)",
                 evidence={"blind_seconds": f"{blind_s:.3f}", "error": exc.message},
             )
+
+    def _adopt_unknown(self, positions: list[Any]) -> None:
+        """A position the monitor did not know (opened by hand or by another program) is adopted
+        at once — the evaluator values every broker position — and said so."""
+        tickets = {p.ticket for p in positions}
+        if self._known_tickets is not None:
+            for pos in positions:
+                if pos.ticket not in self._known_tickets and pos.magic != self.config.engine.magic:
+                    self._sink.emit(
+                        "risk.position_adopted",
+                        ticket=pos.ticket,
+                        symbol=pos.symbol,
+                        volume=str(pos.volume),
+                        magic=pos.magic,
+                    )
+        self._known_tickets = tickets
+
+    def _reconcile(self, broker_equity: Decimal, mono: int) -> None:
+        """Compare the monitor's marked equity with the broker's; a gap beyond tolerance is an
+        event with both sides (the broker's balance and positions were adopted already)."""
+        assert self._guard is not None
+        cfg = self.config.reconciliation
+        self._due["reconcile"] = mono + cfg.interval_seconds * 1_000_000_000
+        self._reconciled_epoch = self._gw.epoch
+        ours = self._guard.evaluator.book.equity_money()
+        gap = abs(ours - broker_equity)
+        tolerance = abs(broker_equity) * cfg.equity_tolerance_pct / 100
+        name = "risk.reconcile_mismatch" if gap > tolerance else "risk.reconciled"
+        self._sink.emit(
+            name,
+            monitor_equity=str(ours),
+            broker_equity=str(broker_equity),
+            gap=str(gap),
+            tolerance_pct=str(cfg.equity_tolerance_pct),
+            epoch=self._gw.epoch,
+        )
 
     def _beat(self) -> None:
         assert self._guard is not None
