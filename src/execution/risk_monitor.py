@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from decimal import Decimal
 from typing import Any
 
@@ -65,6 +66,8 @@ class RiskMonitor:
             "reconcile": 0,
         }
         self._reconciled_epoch = -1
+        self._latencies: deque[int] = deque(maxlen=10_000)  # recent per-tick processing, ns
+        self.ticks = 0
         self._known_tickets: set[int] | None = None
         self._last_deal_ms = 0
         self._blind_since: int | None = None
@@ -138,8 +141,12 @@ class RiskMonitor:
                 for deal in self._gw.deals_since(self._last_deal_ms):
                     self._last_deal_ms = max(self._last_deal_ms, deal.time_msc)
                     guard.handle(ev.on_deal(deal, now_ms))
+            latencies = self._latencies
             for tick in poll_ticks(self._gw, self._cursors):
-                guard.handle(ev.on_tick(tick, now_ms, self._clock.monotonic_ns()))
+                received = self._clock.monotonic_ns()
+                guard.handle(ev.on_tick(tick, now_ms, received))
+                latencies.append(self._clock.monotonic_ns() - received)
+                self.ticks += 1
             healthy = True
             if self._blind_since is not None:
                 blind_ms = (mono - self._blind_since) / _MS
@@ -211,9 +218,14 @@ class RiskMonitor:
     def _beat(self) -> None:
         assert self._guard is not None
         self._heartbeat.beat()
-        write_snapshot(
-            self.state_dir, self._guard.snapshot(self._clock.now()), self.config.paths.file_mode
+        snap = self._guard.snapshot(self._clock.now())
+        recent = sorted(self._latencies)
+        snap.figures.update(
+            ticks=str(self.ticks),
+            tick_us_p50=f"{recent[len(recent) // 2] / 1000:.1f}" if recent else "-",
+            tick_us_p99=f"{recent[int(len(recent) * 0.99)] / 1000:.1f}" if recent else "-",
         )
+        write_snapshot(self.state_dir, snap, self.config.paths.file_mode)
 
     def _liquidate_if_halted(self, positions: list[Any]) -> None:
         """Optional flatten-on-halt: close each open position once, every close audited."""
