@@ -32,6 +32,7 @@ from risk.models import (
 __all__ = ["BrokerError", "BrokerUnavailable", "Gateway", "RealAccountRefused"]
 
 T = TypeVar("T")
+_MAX_TICKS_PER_CALL = 1_000_000
 
 
 class BrokerError(Exception):
@@ -64,6 +65,7 @@ class Gateway:
         self._offset_ms = cfg.server_utc_offset_seconds * 1000
         self._allow_real = allow_real_account
         self._currency = currency
+        self._ms_cursor = cfg.backend == "paper"  # our terminal's millisecond date_from
         self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt5")
         self._digits: dict[str, int] = {}
         self._currency_digits = 2
@@ -218,8 +220,23 @@ class Gateway:
         return out
 
     def ticks_since(self, symbol: str, broker_ms: int, count: int = 5000) -> list[Tick]:
-        """Ticks with ``time_msc >= broker_ms`` (second granularity upstream; callers dedup)."""
-        rows = self.call("copy_ticks_from", symbol, broker_ms // 1000, count, COPY_TICKS_ALL)
+        """Ticks with ``time_msc >= broker_ms``.
+
+        The paper terminal takes a millisecond ``date_from``; MetaTrader5 takes seconds, so the
+        answer starts at the cursor's second and, when a busy second holds more than ``count``
+        ticks, is asked again with a larger count until it reaches past the cursor.
+        """
+        if self._ms_cursor:
+            rows = self.call("copy_ticks_from", symbol, broker_ms, count, COPY_TICKS_ALL)
+        else:
+            while True:
+                rows = self.call(
+                    "copy_ticks_from", symbol, broker_ms // 1000, count, COPY_TICKS_ALL
+                )
+                full = len(rows) >= count and int(rows[-1]["time_msc"]) <= broker_ms
+                if not full or count >= _MAX_TICKS_PER_CALL:
+                    break
+                count *= 4
         return [
             Tick(
                 symbol,

@@ -121,7 +121,7 @@ class LiveEngine:
             for intent in self._strategy.on_tick(tick, mine):
                 self._submit(intent)
             elapsed = self._clock.monotonic_ns() - received
-            if elapsed > self._timeout_ns:
+            if self.config.latency.enabled and elapsed > self._timeout_ns:
                 self._trip(
                     ReasonCode.TICK_LATENCY,
                     f"engine tick processing {elapsed / _MS:.1f} ms over "

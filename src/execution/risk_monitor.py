@@ -15,6 +15,7 @@ from typing import Any
 
 from execution.feed import TickCursor, poll_ticks
 from execution.gateway import BrokerUnavailable, Gateway
+from execution.metrics import Metrics
 from execution.mt5.constants import OrderType, TradeAction, TradeRetcode
 from execution.sdnotify import notify, watchdog_interval_ns
 from risk.breaker_state import BreakerState
@@ -67,6 +68,8 @@ class RiskMonitor:
         }
         self._reconciled_epoch = -1
         self._latencies: deque[int] = deque(maxlen=10_000)  # recent per-tick processing, ns
+        listen = config.metrics.listen
+        self._metrics = Metrics(listen) if listen is not None else None
         self.ticks = 0
         self._known_tickets: set[int] | None = None
         self._last_deal_ms = 0
@@ -226,6 +229,8 @@ class RiskMonitor:
             tick_us_p99=f"{recent[int(len(recent) * 0.99)] / 1000:.1f}" if recent else "-",
         )
         write_snapshot(self.state_dir, snap, self.config.paths.file_mode)
+        if self._metrics is not None:
+            self._metrics.update(self.breaker.read().state, snap)
 
     def _liquidate_if_halted(self, positions: list[Any]) -> None:
         """Optional flatten-on-halt: close each open position once, every close audited."""

@@ -52,10 +52,16 @@ class Guard:
         self._persisted_ns = 0
 
     def handle(self, changes: Sequence[LevelChange]) -> BreakerView | None:
-        """Emit one event per level change and make at most one breaker transition."""
+        """Make at most one breaker transition, then one event per level change.
+
+        The halt comes first: the breaker write (durable when it returns) is the only thing
+        between a breaching tick and the engine's gate, so the breach events and the rule state
+        are written right after it, not before.
+        """
         if not changes:
             return None
         breaches = [c for c in changes if c.reading.level is Level.BREACH]
+        view = self._trip(breaches) if breaches and self._automatic else None
         for change in changes:
             reading = change.reading
             self._sink.emit(
@@ -65,8 +71,11 @@ class Guard:
                 action=change.action.value if change.action else None,
                 **reading.evidence(),
             )
-        if not breaches or not self._automatic:
-            return None
+        if view is not None:
+            self.persist(force=True)
+        return view
+
+    def _trip(self, breaches: list[LevelChange]) -> BreakerView:
         breaches.sort(key=lambda c: c.action is not Action.HALT)
         first = breaches[0]
         reading = first.reading
@@ -76,7 +85,6 @@ class Guard:
             "high_water_mark": str(from_units(self.evaluator.hwm)),
             "also": [c.reading.code.value for c in breaches[1:]],
         }
-        self.persist(force=True)  # the anchors that justify the trip are durable before it
         detail = (
             f"{reading.code.value} {reading.value}{reading.unit} reached limit "
             f"{reading.limit}{reading.unit}"

@@ -133,13 +133,17 @@ class EvidenceLog:
             raise structlog.DropEvent  # outbox only: nothing goes to stdout
         return line
 
-    def configure_process_logging(self, level: str | None = None, *, cache: bool = True) -> None:
-        """Route structlog's global loggers through this log: outbox first, then stdout."""
+    def configure_process_logging(
+        self, level: str | None = None, *, stream: BinaryIO | None = None, cache: bool = True
+    ) -> None:
+        """Route structlog's global loggers through this log: outbox first, then ``stream``
+        (default stdout, for journald). ``level`` defaults to ``logging.level``."""
         component, account = self.context["component"], self.context["account"]
         configure_logging(
             level or self.level,
             component=component,
             account=account,
+            stream=stream,
             cache=cache,
             line_sink=self.line_sink,
         )

@@ -39,6 +39,7 @@ __all__ = [
     "Position",
     "apply_retention",
     "load_cursor",
+    "open_lock",
     "save_cursor",
     "sealed_path",
     "sealed_segments",
@@ -149,9 +150,7 @@ class OutboxWriter:
         self.retention_segments = retention_segments
         self.delivery = delivery
         self._file_mode = file_mode
-        self._lock_fd = os.open(
-            log_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, file_mode
-        )
+        self._lock_fd = open_lock(log_dir / LOCK_FILE, file_mode)
         self._fd = -1
         self._ino = -1
         with self._locked(fcntl.LOCK_EX):
@@ -235,6 +234,16 @@ class OutboxWriter:
             yield
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+
+def open_lock(path: Path, file_mode: int) -> int:
+    """A read-only descriptor for ``flock`` on ``path`` (created with exactly ``file_mode``, so
+    a process of the shared group running as another user can lock it too)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, file_mode)
+    with contextlib.suppress(PermissionError):  # not ours: its creator set the mode
+        if os.fstat(fd).st_mode & 0o777 != file_mode:
+            os.fchmod(fd, file_mode)
+    return fd
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -33,20 +33,25 @@ class OutboxReader:
         self._buffer = b""
         self.at_end = False  # the last read found nothing new
 
-    def read(self, max_bytes: int = _CHUNK) -> list[tuple[bytes, Position]]:
-        """The next complete lines (without newlines); empty when there is nothing new yet."""
-        lines = self._read(max_bytes)
+    def read(
+        self, max_bytes: int = _CHUNK, max_lines: int | None = None
+    ) -> list[tuple[bytes, Position]]:
+        """The next complete lines (without newlines), at most ``max_lines``; empty when there
+        is nothing new yet."""
+        lines = self._read(max_bytes, max_lines)
         self.at_end = not lines
         return lines
 
-    def _read(self, max_bytes: int) -> list[tuple[bytes, Position]]:
+    def _read(self, max_bytes: int, max_lines: int | None) -> list[tuple[bytes, Position]]:
+        if b"\n" in self._buffer:  # lines left over from a read capped by max_lines
+            return self._split(b"", max_lines)
         if self._fd < 0 and not self._open():
             return []
         while True:
             offset = self.position.offset + len(self._buffer)
             data = os.pread(self._fd, max_bytes, offset)
             if data:
-                return self._split(data)
+                return self._split(data, max_lines)
             if not self._sealed:
                 if not os.path.exists(sealed_path(self.log_dir, self.position.segment)):
                     return []
@@ -62,13 +67,14 @@ class OutboxReader:
             os.close(self._fd)
             self._fd = -1
 
-    def _split(self, data: bytes) -> list[tuple[bytes, Position]]:
+    def _split(self, data: bytes, max_lines: int | None) -> list[tuple[bytes, Position]]:
         data = self._buffer + data if self._buffer else data
         segment, offset = self.position
         lines: list[tuple[bytes, Position]] = []
         start = 0
         find = data.find
-        while True:
+        room = max_lines if max_lines is not None else len(data)
+        while len(lines) < room:
             end = find(b"\n", start)
             if end < 0:
                 break

@@ -39,11 +39,6 @@ _MONITOR = "the risk monitor service lands in a later issue"
 
 #: Keys no code reads yet, each with the reason. Remove a key here when code starts reading it.
 PENDING_KEYS: dict[str, str] = {
-    "broker.reconnect_initial_backoff_ms": _BROKER,
-    "broker.reconnect_max_backoff_ms": _BROKER,
-    "reconciliation.interval_seconds": _MONITOR + " (periodic broker reconciliation)",
-    "reconciliation.equity_tolerance_pct": _MONITOR + " (periodic broker reconciliation)",
-    "metrics.listen": "the Prometheus endpoint lands in a later issue",
 }
 
 

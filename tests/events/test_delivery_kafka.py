@@ -78,25 +78,24 @@ def test_deliver_when_n_events_in_outbox_then_exactly_those_event_ids_on_topic(
 def test_decisions_when_recorded_on_tick_path_then_batched_onto_decisions_topic(
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
-    """Rows offered by the tick path arrive on the decisions topic, rate-limited per second."""
+    """Rows recorded by the tick path arrive on the decisions topic, at most N per second."""
     topics = new_topics(kafka_bootstrap, "decisions")
     log = make_log(tmp_path / "log", delivery=True)
     recorder = DecisionRecorder(per_second=500)
     delivery = Delivery(log, topics.settings(kafka_bootstrap), recorder=recorder).start()
 
     second = 1_900_000_000_000_000
-    kept = [
-        recorder.offer(second + i, (second + i, "EURUSD", 1.1, 1.1002, 100_000_00, 0))
-        for i in range(800)
-    ]
-    wait_for(lambda: delivery.caught_up() and not recorder.drain(), 30, "decisions delivered")
+    for i in range(800):
+        recorder.record((second + i, "EURUSD", 1.1, 1.1002, 100_000_00, 0))
+    recorder.record((second + 1_000_000, "EURUSD", 1.1, 1.1002, 100_000_00, 1))  # next second
+    wait_for(lambda: recorder.pending() == 0 and delivery.caught_up(), 30, "decisions delivered")
     delivery.stop()
     records = consume(kafka_bootstrap, topics.decisions, 1, timeout=30)
 
-    assert sum(kept) == 500
-    assert recorder.limited == 300
     rows = [row for m in records for row in orjson.loads(m.value())["rows"]]
-    assert len(rows) == 500
+    assert len(rows) == 501
+    assert recorder.limited == 300
+    assert rows[-1] == [second + 1_000_000, "EURUSD", 1.1, 1.1002, 100_000_00, 1]
     assert {header(m, "event") for m in records} == {b"risk.decisions"}
     assert orjson.loads(records[0].value())["columns"] == list(DECISION_COLUMNS)
 

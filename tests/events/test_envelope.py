@@ -14,6 +14,8 @@ import structlog
 from freezegun import freeze_time
 
 from risk.clock import SystemClock
+from risk.config import RiskConfig
+from risk.journal import EvidenceLog
 from risk.logsetup import configure_logging, event_id_prefix
 from tests.events.helpers import make_log, outbox_events
 
@@ -24,6 +26,8 @@ EMITTER = """
 import sys
 from pathlib import Path
 from risk.clock import SystemClock
+from risk.config import RiskConfig
+from risk.journal import EvidenceLog
 from risk.journal import EvidenceLog
 log = EvidenceLog(Path(sys.argv[1]), component=sys.argv[2], clock=SystemClock(),
                   file_mode=0o660, dir_mode=0o770, account="1001", segment_bytes=8192,
@@ -122,3 +126,26 @@ def test_event_ids_when_two_processes_write_one_log_then_all_unique_and_lines_wh
         assert seqs == list(range(1, 1501)), f"{component}: lines lost or out of order"
     assert len({e["pid"] for e in events}) == 2
     assert len(list(log_dir.glob("evidence-*.jsonl"))) > 2, "the test should rotate segments"
+
+
+def test_process_logging_when_routed_through_evidence_log_then_outbox_first_and_level_filtered(
+    tmp_path: Path, shipped_config: RiskConfig
+) -> None:
+    """structlog.get_logger() events land in the outbox and on stdout; debug is filtered out."""
+    config = shipped_config.model_copy(
+        update={"paths": shipped_config.paths.model_copy(update={"log_dir": tmp_path / "log"})}
+    )
+    log = EvidenceLog.from_config(config, component="monitor", account="1001")
+    stream = io.BytesIO()
+    log.configure_process_logging(stream=stream, cache=False)
+    try:
+        structlog.get_logger().info("feed.stale", symbol="EURUSD", token="abc")
+        structlog.get_logger().debug("feed.poll")
+    finally:
+        structlog.reset_defaults()
+
+    [(event, _)] = outbox_events(tmp_path / "log")
+    assert event["event"] == "feed.stale"
+    assert (event["component"], event["account"], event["token"]) == ("monitor", "1001", "***")
+    assert stream.getvalue() == (tmp_path / "log" / "evidence.jsonl").read_bytes()
+    assert log.level == config.logging.level

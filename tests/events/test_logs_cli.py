@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -150,3 +154,34 @@ def test_logs_when_time_naive_then_usage_error(capsys: pytest.CaptureFixture[str
 
     assert exc.value.code == 2
     assert "with a zone" in capsys.readouterr().err
+
+
+@pytest.mark.multiprocess
+def test_logs_when_follow_then_prints_events_appended_later_across_rotation(
+    tmp_path: Path,
+) -> None:
+    """--follow keeps tailing the outbox, into the next segment when the active one is sealed."""
+    directory = tmp_path / "log"
+    log = make_log(directory, segment_bytes=2048, delivery=True)
+    log.emit("monitor.started")
+    cmd = [sys.executable, "-m", "execution.cli", "logs", "--follow", "--json"]
+    child = subprocess.Popen(
+        [*cmd, "--log-dir", str(directory), "--event", "risk.*"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = threading.Timer(30, child.kill)  # a silent child must not hang the suite
+    deadline.start()
+    try:
+        for i in range(40):
+            log.emit("risk.warning", i=i, pad="x" * 200)
+        assert child.stdout is not None
+        seen = [json.loads(child.stdout.readline() or "{}").get("i") for _ in range(40)]
+    finally:
+        deadline.cancel()
+        child.send_signal(signal.SIGINT)
+        child.communicate(timeout=10)
+
+    assert seen == list(range(40))
+    assert len(list(directory.glob("evidence-*.jsonl"))) >= 3

@@ -13,8 +13,10 @@ from execution.cli import (
     kafka_cmd,
     logs_cmd,
     paper_cmd,
+    replay_cmd,
     service_cmd,
     status_cmd,
+    verify_cmd,
 )
 from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE
 from risk.config import ConfigError
@@ -37,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     paper_cmd.add_parser(sub)
     demo_cmd.add_parser(sub)
     status_cmd.add_parser(sub)
+    replay_cmd.add_parser(sub)
+    verify_cmd.add_parser(sub)
     return parser
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import os
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +36,7 @@ __all__ = ["Filter", "add_parser", "parse_time"]
 _AGE: Final = re.compile(r"^(\d+)([smhd])$")
 _UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _FOLLOW_POLL_S: Final = 0.2
+_DEDUP_WINDOW: Final = 200_000
 _ENVELOPE: Final = ("ts", "event", "event_id", "seq", "component", "account", "host", "pid")
 
 
@@ -107,9 +110,11 @@ def _logs(args: argparse.Namespace) -> int:
         for line, event in _parsed(lines):
             if wanted.match(event):
                 out.write(line, event)
+        out.close()
     except KeyboardInterrupt:
         pass
-    out.close()
+    except BrokenPipeError:  # `riskguard logs | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK
 
 
@@ -190,22 +195,28 @@ def _kafka_lines(args: argparse.Namespace, wanted: Filter) -> Iterator[bytes]:
     records = read_topics(settings, topics, since_ms=since_ms, follow=args.follow)
     seen: set[str] = set()
     if args.follow:
-        yield from _unique(records, seen)
+        yield from _unique(records, seen, _DEDUP_WINDOW)  # --follow: bounded memory
         return
-    events = sorted(_parsed(_unique(records, seen)), key=lambda pair: _order(pair[1]))
+    events = sorted(_parsed(_unique(records, seen, None)), key=lambda pair: _order(pair[1]))
     for line, _ in events:
         yield line
 
 
-def _unique(records: Iterable[bytes], seen: set[str]) -> Iterator[bytes]:
+def _unique(records: Iterable[bytes], seen: set[str], window: int | None) -> Iterator[bytes]:
+    """Drop replayed duplicates (same ``event_id``), remembering the last ``window`` ids."""
+    order: deque[str] = deque()
     for value in records:
         try:
             event_id = orjson.loads(value).get("event_id")
         except (orjson.JSONDecodeError, AttributeError):
             continue
-        if event_id in seen:
+        if not isinstance(event_id, str) or event_id in seen:
             continue  # at-least-once delivery: a replayed duplicate
         seen.add(event_id)
+        if window is not None:
+            order.append(event_id)
+            if len(order) > window:
+                seen.discard(order.popleft())
         yield value
 
 

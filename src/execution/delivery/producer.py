@@ -133,7 +133,7 @@ class OutboxProducer:
             return 0
         if self._window_bytes >= settings.max_in_flight_bytes:
             return 0
-        lines = self._reader.read(_READ_BYTES)
+        lines = self._reader.read(_READ_BYTES, settings.max_in_flight - len(self._window))
         for line, end in lines:
             entry = _Entry(end, self._record(line, end))
             self._window.append(entry)
@@ -246,8 +246,10 @@ class OutboxProducer:
     def _recreate(self, reason: str) -> None:
         old = self._producer
         try:
-            old.purge(in_queue=True, in_flight=True, blocking=False)
-            old.flush(1.0)
+            # queued records go back to us; in-flight ones get their answer first (purging
+            # them too would turn every record the broker did take into a duplicate)
+            old.purge(in_queue=True, in_flight=False, blocking=False)
+            old.flush(2.0)
         except KafkaException:
             pass
         self._generation += 1

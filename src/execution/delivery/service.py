@@ -22,6 +22,7 @@ from execution.delivery.settings import DeliverySettings
 from risk.config import RiskConfig
 from risk.decisions import DECISIONS_EVENT, DecisionRecorder
 from risk.journal import EvidenceLog
+from risk.outbox import open_lock
 
 __all__ = ["LEADER_LOCK", "Delivery", "make_recorder", "start_delivery"]
 
@@ -89,9 +90,7 @@ class Delivery:
         self.log.emit(event, **fields)
 
     def _run(self) -> None:
-        lock_fd = os.open(
-            self.log_dir / LEADER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, self.log.file_mode
-        )
+        lock_fd = open_lock(self.log_dir / LEADER_LOCK, self.log.file_mode)
         next_try = 0.0
         try:
             while not self._stop.is_set():

@@ -1,0 +1,1 @@
+"""Chaos verification: scenarios against real processes (``riskguard verify``)."""
