@@ -4,10 +4,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-RUN_DIR ?= ./var
+RUN_DIR ?= ./var/demo
+SCENARIO ?= flash_crash
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest bench clean venv
+SOAK_MINUTES ?= 3
+
+.PHONY: run test lint typecheck pytest bench chaos soak clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +23,10 @@ venv: $(STAMP)
 RUN_ENV := RISKGUARD_STATE_DIR=$(RUN_DIR)/state RISKGUARD_LOG_DIR=$(RUN_DIR)/log
 RG := $(RUN_ENV) $(VENV)/bin/riskguard --config config/risk_limits.yaml
 
-# Until the three-process demo lands (issue #4): validate the config, trip the local breaker as an
-# operator would, and show it persisted and refusing a premature reset.
+# The main job on embedded defaults: paper terminal + monitor + engine as three processes on the
+# flash_crash scenario, live view, ends HALTED and says how to inspect and reset. State in ./var.
 run: $(STAMP)
-	$(RG) config check config/risk_limits.yaml
-	$(RG) breaker trip --reason "make run: operator kill switch" --operator demo
-	$(RG) breaker status
-	-$(RG) breaker reset --operator demo --reason "too early" --yes
-	@echo "state in $(RUN_DIR)/state, evidence log in $(RUN_DIR)/log/evidence.jsonl"
+	$(RG) demo --scenario $(SCENARIO)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
@@ -43,6 +42,14 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# every chaos scenario against real processes (also run by `make test` through tests/verify)
+chaos: $(STAMP)
+	$(VENV)/bin/riskguard --config config/risk_limits.yaml verify
+
+# paper terminal + monitor + engine, accelerated; flat memory and fds or exit 1 (24 h: SOAK_MINUTES=1440)
+soak: $(STAMP)
+	$(PY) bench/soak.py --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var

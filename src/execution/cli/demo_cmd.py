@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -102,6 +103,8 @@ def _demo(args: argparse.Namespace) -> int:
                 str(args.speed),
                 "--listen",
                 f"127.0.0.1:{port}",
+                "--position",
+                args.position,
             ],
             env=env,
             stdout=logs["paper"],
@@ -111,11 +114,11 @@ def _demo(args: argparse.Namespace) -> int:
         procs["monitor"] = subprocess.Popen(
             [*base, "monitor"], env=env, stdout=logs["monitor"], stderr=subprocess.STDOUT
         )
-        time.sleep(1.0)
+        state_dir = Path(env["RISKGUARD_STATE_DIR"])
+        _wait_monitor(state_dir, procs["monitor"])
         procs["engine"] = subprocess.Popen(
             [*base, "engine"], env=env, stdout=logs["engine"], stderr=subprocess.STDOUT
         )
-        state_dir = Path(env["RISKGUARD_STATE_DIR"])
         breaker = CircuitBreaker(
             state_dir,
             role="demo",
@@ -130,7 +133,8 @@ def _demo(args: argparse.Namespace) -> int:
                 live.update(_view(breaker, state_dir, Path(env["RISKGUARD_LOG_DIR"]), procs))
                 if any(p.poll() is not None for p in procs.values()):
                     break
-                if breaker.read().state.value == "HALTED":
+                view = breaker.read()
+                if view.readable and view.state.value == "HALTED":
                     halted_at = halted_at or time.monotonic()
                     if time.monotonic() - halted_at > 3:
                         break
@@ -170,6 +174,18 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) 
     raise RuntimeError("paper terminal did not start listening")
 
 
+def _wait_monitor(state_dir: Path, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """The monitor is up once it has initialised the breaker and written its first heartbeat."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the monitor exited with {proc.returncode}")
+        if (state_dir / "monitor.heartbeat").exists() and (state_dir / "breaker.json").exists():
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the monitor did not start")
+
+
 def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
     for name in ("engine", "monitor", "paper"):
         proc = procs.get(name)
@@ -202,7 +218,8 @@ def _view(
         for code in ("DRAWDOWN", "DAILY_LOSS", "LEVERAGE", "FEED_STALE", "VELOCITY"):
             rule = snap.rules.get(code)
             if rule is not None:
-                table.add_row(code.lower(), f"{rule.value} / {rule.limit} [{rule.level}]")
+                value = f"{Decimal(rule.value):.4f}"
+                table.add_row(code.lower(), f"{value} / {rule.limit} [{rule.level}]")
     sent = denied = 0
     evidence = log_dir / "evidence.jsonl"
     if evidence.exists():

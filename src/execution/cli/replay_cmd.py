@@ -177,8 +177,8 @@ def _print_summary(report: dict[str, object], json_path: Path, md_path: Path) ->
     if isinstance(first, dict):
         lines.append(
             f"  first trip: {first['trigger']} at tick {first['tick_index']:,} "
-            f"(time_msc {first['time_msc']}): {first['value']}{first['unit']} "
-            f"limit {first['limit']}{first['unit']}"
+            f"(time_msc {first['time_msc']}): {first['value']} {first['unit']}, "
+            f"limit {first['limit']} {first['unit']}"
         )
     else:
         lines.append("  no trip")

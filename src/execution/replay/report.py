@@ -262,6 +262,25 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
+def _short(value: str | None) -> str | None:
+    """An exact decimal string shortened for people (the JSON keeps every digit)."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return value
+    if number == number.to_integral_value():
+        return str(number.quantize(Decimal(1)))
+    return str(number.quantize(Decimal("0.000001")).normalize())
+
+
+def _worst(h: Mapping[str, Any]) -> str:
+    if h["worst"] is not None:
+        return f"{_short(h['worst'])} {h['unit']}"
+    return "n/a (replay clock)" if "replay clock" in (h["note"] or "") else "n/a (no margin used)"
+
+
 def _where(trip: Mapping[str, Any] | None) -> str | None:
     return None if trip is None else f"{trip['trigger']} @ tick {trip['tick_index']:,}"
 
@@ -288,8 +307,9 @@ def render_markdown(r: Mapping[str, Any]) -> str:
     else:
         lines += [
             f"**First trip:** {first['trigger']} at tick {first['tick_index']:,} "
-            f"({first['time']}, time_msc {first['time_msc']}): {first['value']}{first['unit']} "
-            f"reached limit {first['limit']}{first['unit']} → {first['to_state']}.",
+            f"({first['time']}, time_msc {first['time_msc']}): {_short(first['value'])} "
+            f"{first['unit']} reached limit {first['limit']} {first['unit']} → "
+            f"{first['to_state']}.",
             "",
         ]
     lines += [
@@ -324,10 +344,10 @@ def render_markdown(r: Mapping[str, Any]) -> str:
             [
                 [
                     code,
-                    f"{h['worst']} {h['unit']}" if h["worst"] is not None else h["note"],
+                    _worst(h),
                     h["warning"],
                     h["limit"],
-                    h["headroom"],
+                    None if h["headroom"] is None else f"{_short(h['headroom'])} {h['unit']}",
                     h["headroom_pct"],
                     f"{h['warnings']}/{h['breaches']}",
                 ]
@@ -346,7 +366,7 @@ def render_markdown(r: Mapping[str, Any]) -> str:
                     f"{t['tick_index']:,}",
                     t["time"],
                     t["trigger"],
-                    f"{t['value']} {t['unit']}",
+                    f"{_short(t['value'])} {t['unit']}",
                     f"{t['limit']} {t['unit']}",
                     f"{t['from_state']} → {t['to_state']}",
                     ", ".join(t["also"]) or None,

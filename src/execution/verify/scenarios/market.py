@@ -125,7 +125,7 @@ def _run_losing_streak(probe: Probe) -> None:
 
 def _run_fat_finger(probe: Probe) -> None:
     stack = start_stack(probe, "fat_finger", speed=4.0)
-    tripped = await_trip(probe, stack, 30)
+    tripped = await_trip(probe, stack, 20)  # the fill is due 5 s after the terminal starts
     probe.require("trigger LEVERAGE", tripped["reason_code"] == "LEVERAGE", tripped["reason_code"])
     probe.check("tripped by the monitor", tripped["component"] == "monitor", tripped["component"])
     probe.require("breaker REDUCING", tripped["to_state"] == "REDUCING", tripped["to_state"])
