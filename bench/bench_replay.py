@@ -18,8 +18,9 @@ its own:
 * ``book (N/5)`` — the ``book`` case on the first fifth of the ticks: peak RSS must not grow
   with the file (streaming, bounded series).
 
-Results: a table on stdout and ``var/bench/replay.json``. The machine's load is printed too:
-throughput on a shared box moves with it.
+Results: a table on stdout and ``var/bench/replay.json``: wall-clock ticks/s and ticks per CPU
+second (steadier on a shared machine), and the load average, since wall-clock throughput on a
+shared box moves with it.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def child(case: str, path: Path, out: Path) -> dict[str, Any]:
         setups += [RunSetup(s.label, s.config) for s in settings if s.config is not None]
     if case == "strategy":
         strategy = "sample_momentum"
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     trips = 0
     if case == "parse":
         ticks = sum(1 for _ in open_tick_file(path).ticks())
@@ -115,6 +116,7 @@ def child(case: str, path: Path, out: Path) -> dict[str, Any]:
         )
         ticks, trips = runs[0].recorder.ticks, runs[0].recorder.trip_count
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     return {
         "case": case,
         "file": path.name,
@@ -122,6 +124,8 @@ def child(case: str, path: Path, out: Path) -> dict[str, Any]:
         "ticks": ticks,
         "seconds": round(seconds, 3),
         "ticks_per_s": round(ticks / seconds),
+        "cpu_seconds": round(cpu, 3),
+        "ticks_per_cpu_s": round(ticks / cpu),
         "peak_rss_mib": round(_vm_hwm_mib(), 1),
         "trips": trips,
     }
@@ -159,8 +163,10 @@ def main() -> int:
         if not path.exists() or not path.with_suffix(".csv.gz").exists():
             started = time.perf_counter()
             generate(path, n)
-            print(f"generated {path.relative_to(ROOT)} ({n:,} ticks) in "
-                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+            print(
+                f"generated {path.relative_to(ROOT)} ({n:,} ticks) in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
     load_before = os.getloadavg()
     cases = [
         ("parse", big, "parse"),
@@ -172,24 +178,31 @@ def main() -> int:
         ("book", small, f"book ({args.ticks // 5:,})"),
     ]
     results = []
-    print(f"{'case':<22}{'ticks':>11}{'runs':>6}{'seconds':>10}{'ticks/s':>11}"
-          f"{'peak RSS MiB':>14}{'trips':>7}")  # fmt: skip
+    print(
+        f"{'case':<22}{'ticks':>11}{'runs':>6}{'seconds':>10}{'ticks/s':>11}"
+        f"{'ticks/CPU-s':>13}{'peak RSS MiB':>14}{'trips':>7}"
+    )
     for case, path, label in cases:
         r = _run_child(case, path, label)
         results.append(r)
         row = f"{label:<22}{r['ticks']:>11,}{r['runs']:>6}{r['seconds']:>10.1f}"
-        row += f"{r['ticks_per_s']:>11,}{r['peak_rss_mib']:>14.1f}{r['trips']:>7}"
+        row += f"{r['ticks_per_s']:>11,}{r['ticks_per_cpu_s']:>13,}"
+        row += f"{r['peak_rss_mib']:>14.1f}{r['trips']:>7}"
         print(row, flush=True)
     load_after = os.getloadavg()
     book = next(r for r in results if r["label"] == "book")
     small_book = results[-1]
     growth = book["peak_rss_mib"] - small_book["peak_rss_mib"]
     verdict = "PASS" if book["ticks_per_s"] >= TARGET_TICKS_PER_S else "MISS"
-    print(f"\nbook: {book['ticks_per_s']:,} ticks/s (target >= {TARGET_TICKS_PER_S:,}: {verdict}); "
-          f"peak RSS {small_book['peak_rss_mib']:.1f} MiB at {small_book['ticks']:,} ticks, "
-          f"{book['peak_rss_mib']:.1f} MiB at {book['ticks']:,} ({growth:+.1f} MiB)")  # fmt: skip
-    print(f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} "
-          f"on {os.cpu_count()} CPUs")  # fmt: skip
+    print(
+        f"\nbook: {book['ticks_per_s']:,} ticks/s (target >= {TARGET_TICKS_PER_S:,}: {verdict}); "
+        f"peak RSS {small_book['peak_rss_mib']:.1f} MiB at {small_book['ticks']:,} ticks, "
+        f"{book['peak_rss_mib']:.1f} MiB at {book['ticks']:,} ({growth:+.1f} MiB)"
+    )
+    print(
+        f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} "
+        f"on {os.cpu_count()} CPUs"
+    )
     RESULT_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULT_FILE.write_text(
         json.dumps(

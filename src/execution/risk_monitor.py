@@ -22,6 +22,7 @@ from risk.breaker_state import BreakerState
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import Clock
 from risk.config import RiskConfig
+from risk.decisions import DecisionRecorder
 from risk.evaluator import Evaluator
 from risk.events import EventSink
 from risk.guard import Guard
@@ -37,12 +38,19 @@ _MS = 1_000_000
 
 class RiskMonitor:
     def __init__(
-        self, config: RiskConfig, *, gateway: Gateway, clock: Clock, sink: EventSink
+        self,
+        config: RiskConfig,
+        *,
+        gateway: Gateway,
+        clock: Clock,
+        sink: EventSink,
+        recorder: DecisionRecorder | None = None,
     ) -> None:
         self.config = config
         self._gw = gateway
         self._clock = clock
         self._sink = sink
+        self._record = recorder.record if recorder is not None else None
         self.state_dir = config.paths.state_dir
         self.breaker = CircuitBreaker(
             self.state_dir,
@@ -145,11 +153,24 @@ class RiskMonitor:
                     self._last_deal_ms = max(self._last_deal_ms, deal.time_msc)
                     guard.handle(ev.on_deal(deal, now_ms))
             latencies = self._latencies
+            record = self._record
             for tick in poll_ticks(self._gw, self._cursors):
                 received = self._clock.monotonic_ns()
-                guard.handle(ev.on_tick(tick, now_ms, received))
+                changes = ev.on_tick(tick, now_ms, received)
+                guard.handle(changes)
                 latencies.append(self._clock.monotonic_ns() - received)
                 self.ticks += 1
+                if record is not None:  # per-tick decisions for Kafka: one deque append
+                    record(
+                        (
+                            now_ms * 1000,
+                            tick.symbol,
+                            tick.bid,
+                            tick.ask,
+                            ev.book.equity,
+                            len(changes),
+                        )
+                    )
             healthy = True
             if self._blind_since is not None:
                 blind_ms = (mono - self._blind_since) / _MS

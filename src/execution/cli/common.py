@@ -96,13 +96,8 @@ def breaker_for(
 
 
 def evidence_log(config: RiskConfig, *, component: str) -> EvidenceLog:
-    return EvidenceLog(
-        config.paths.log_dir,
-        component=component,
-        clock=SystemClock(),
-        file_mode=config.paths.file_mode,
-        dir_mode=config.paths.dir_mode,
-    )
+    """The operator commands' audit log: the same outbox (segments, retention) the services use."""
+    return EvidenceLog.from_config(config, component=component)
 
 
 def print_json(data: Any) -> None:

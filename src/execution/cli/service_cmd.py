@@ -15,6 +15,7 @@ import traceback
 from typing import Protocol
 
 from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, require_config, state_dir
+from execution.delivery.service import make_recorder, start_delivery
 from execution.gateway import BrokerError, Gateway, RealAccountRefused
 from execution.live_engine import LiveEngine
 from execution.mt5.backends import load_backend
@@ -57,13 +58,10 @@ def effective_config(args: argparse.Namespace) -> RiskConfig:
 def _serve(args: argparse.Namespace, role: str) -> int:
     config = effective_config(args)
     clock = SystemClock()
-    sink = EvidenceLog(
-        config.paths.log_dir,
-        component=role,
-        clock=clock,
-        file_mode=config.paths.file_mode,
-        dir_mode=config.paths.dir_mode,
-    )
+    sink = EvidenceLog.from_config(config, component=role, clock=clock, echo=sys.stdout.buffer)
+    sink.configure_process_logging()
+    recorder = make_recorder(config) if role == "monitor" else None
+    delivery = start_delivery(config, sink, recorder=recorder)  # None when Kafka is unset
     gateway = Gateway(
         load_backend(config.broker),
         config.broker,
@@ -75,7 +73,7 @@ def _serve(args: argparse.Namespace, role: str) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     if role == "monitor":
-        service = RiskMonitor(config, gateway=gateway, clock=clock, sink=sink)
+        service = RiskMonitor(config, gateway=gateway, clock=clock, sink=sink, recorder=recorder)
     else:
         try:
             strategy = make_strategy(getattr(args, "strategy", None) or config.engine.strategy)
@@ -83,7 +81,11 @@ def _serve(args: argparse.Namespace, role: str) -> int:
             sys.stderr.write(f"configuration error: engine.strategy: {exc}\n")
             return EXIT_CONFIG
         service = LiveEngine(config, gateway=gateway, clock=clock, sink=sink, strategy=strategy)
-    return _run(service, gateway, sink, stop, role)
+    try:
+        return _run(service, gateway, sink, stop, role)
+    finally:
+        if delivery is not None:
+            delivery.stop()  # flush, make the delivered cursor durable
 
 
 def _run(
