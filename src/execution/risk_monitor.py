@@ -113,7 +113,9 @@ class RiskMonitor:
             self._cursors[symbol] = TickCursor(int(last.time_msc))
         now_ms = self._now_ms()
         self._guard.sync_with_breaker()
-        self._guard.handle(evaluator.on_account(account, self._gw.positions(), now_ms))
+        positions = self._gw.positions()
+        self._watch_new_symbols(positions)
+        self._guard.handle(evaluator.on_account(account, positions, now_ms))
         self._sink.emit("monitor.started", login=self.account, symbols=list(specs))
         self._beat()
         notify("READY=1", f"STATUS={self._status()}")
@@ -142,6 +144,7 @@ class RiskMonitor:
                 self._due["account"] = mono + self.config.feed.account_poll_interval_ms * _MS
                 positions = self._gw.positions()
                 account = self._gw.account()
+                self._watch_new_symbols(positions)
                 self._adopt_unknown(positions)
                 guard.handle(ev.on_account(account, positions, now_ms))
                 if self._gw.epoch != self._reconciled_epoch or mono >= self._due["reconcile"]:
@@ -202,6 +205,18 @@ class RiskMonitor:
                 f"no broker data for {blind_s:.1f} s (grace {grace} s)",
                 evidence={"blind_seconds": f"{blind_s:.3f}", "error": exc.message},
             )
+
+    def _watch_new_symbols(self, positions: list[Any]) -> None:
+        """A position in a symbol outside ``feed.symbols`` is valued too: fetch its spec and
+        start polling its ticks (never fail on it: an unvalued position must not blind us)."""
+        assert self._guard is not None
+        evaluator = self._guard.evaluator
+        for symbol in {p.symbol for p in positions} - set(self._cursors):
+            if not evaluator.book.knows(symbol):
+                evaluator.add_symbol(self._gw.symbol_spec(symbol))
+            last = self._gw.call("symbol_info_tick", symbol)
+            self._cursors[symbol] = TickCursor(int(last.time_msc))
+            self._sink.emit("monitor.symbol_added", symbol=symbol)
 
     def _adopt_unknown(self, positions: list[Any]) -> None:
         """A position the monitor did not know (opened by hand or by another program) is adopted

@@ -41,6 +41,9 @@ class SampleMomentum:
     def on_tick(self, tick: Tick, positions: Sequence[Position]) -> Sequence[OrderIntent]:
         self._mids.append((tick.bid + tick.ask) / 2)
         mine = [p for p in positions if p.symbol == tick.symbol]
+        open_tickets = {p.ticket for p in positions}
+        for gone in [t for t in self._held if t not in open_tickets]:
+            del self._held[gone]  # bounded by the open positions, not by every trade ever
         intents: list[OrderIntent] = []
         for pos in mine:
             age = self._held[pos.ticket] = self._held.get(pos.ticket, 0) + 1

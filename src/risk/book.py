@@ -69,6 +69,12 @@ class Book:
         except KeyError:
             raise UnknownSymbol(symbol) from None
 
+    def add_spec(self, spec: SymbolSpec) -> None:
+        self._specs[spec.name] = spec
+
+    def knows(self, symbol: str) -> bool:
+        return symbol in self._specs
+
     def set_account(self, account: AccountSnapshot) -> None:
         self.balance = to_units(account.balance)
         self.credit = to_units(account.credit)

@@ -97,6 +97,11 @@ class Evaluator:
         if state is not None:
             self._restore(state)
 
+    def add_symbol(self, spec: SymbolSpec) -> None:
+        """Value positions and ticks of one more symbol (e.g. a position opened elsewhere)."""
+        self.book.add_spec(spec)
+        self._scale[spec.name] = 10**spec.digits
+
     # ------------------------------------------------------------------ inputs
     def on_tick(self, tick: Tick, now_ms: int, received_ns: int) -> tuple[LevelChange, ...]:
         """One tick. ``now_ms``: UTC wall ms; ``received_ns``: monotonic receipt time.

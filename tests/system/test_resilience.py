@@ -90,3 +90,17 @@ def test_position_opened_elsewhere_when_monitor_running_then_adopted_and_counted
             return '"OPEN_POSITIONS":{"level":"ok","value":"1"' in text.replace(" ", "")
 
         wait_for(counted, 10, "the snapshot to count the adopted position")
+
+
+def test_position_in_unwatched_symbol_when_monitor_starts_then_valued_not_crashed(
+    tmp_path: Path,
+) -> None:
+    """A position in a symbol outside feed.symbols is valued (spec fetched, ticks polled)."""
+    with running_stack(tmp_path) as stack:
+        stack.start_paper("normal", position="GBPUSD:buy:1")
+        stack.start_monitor()
+        added = wait_for(lambda: stack.event("monitor.symbol_added"), 10, "symbol_added")
+        assert added["symbol"] == "GBPUSD"
+        wait_for(lambda: stack.event("risk.reconciled"), 10, "a reconciliation")
+        assert stack.procs["monitor"].poll() is None
+        assert stack.view().state is BreakerState.ACTIVE

@@ -117,6 +117,23 @@ def _summary(run: ReplayRun) -> dict[str, Any]:
     }
 
 
+def _symbol_notes(tick_file: TickFile, run: ReplayRun) -> list[str]:
+    notes = []
+    untradable = sorted(tick_file.symbols - set(run.broker.symbols))
+    if untradable:
+        notes.append(
+            f"Not simulated by the paper account: {', '.join(untradable)} (their ticks were "
+            "judged — data quality, stale feed — but no position or order can use them)."
+        )
+    unwatched = sorted(tick_file.symbols - set(run.config.feed.symbols))
+    if unwatched:
+        notes.append(
+            f"Not in feed.symbols: {', '.join(unwatched)}. A live monitor with this config "
+            "would not poll them; the replay judged them anyway."
+        )
+    return notes
+
+
 def _first_trip(run: ReplayRun) -> Entry | None:
     return run.recorder.trips[0] if run.recorder.trips else None
 
@@ -230,7 +247,7 @@ def build_report(
         },
         "sweep": [_sweep_row(setting, r) for setting, r in sweep] if sweep else None,
         "charts": dict(meta.charts),
-        "notes": list(NOTES),
+        "notes": [*NOTES, *_symbol_notes(tick_file, run)],
         "performance": {
             "seconds": round(meta.seconds, 3),
             "ticks_per_second": round(rec.ticks / meta.seconds) if meta.seconds > 0 else None,
