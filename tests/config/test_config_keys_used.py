@@ -38,8 +38,7 @@ _FEED = "the feed poller (execution/feed) lands in a later issue"
 _MONITOR = "the risk monitor service lands in a later issue"
 
 #: Keys no code reads yet, each with the reason. Remove a key here when code starts reading it.
-PENDING_KEYS: dict[str, str] = {
-}
+PENDING_KEYS: dict[str, str] = {}
 
 
 def _leaf_keys(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str]]:
