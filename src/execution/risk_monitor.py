@@ -34,6 +34,7 @@ from risk.rule_state import RuleStateUnreadable, load_rule_state
 __all__ = ["RiskMonitor"]
 
 _MS = 1_000_000
+_QUARTER_HOUR_MS = 900_000
 
 
 class RiskMonitor:
@@ -75,6 +76,7 @@ class RiskMonitor:
             "reconcile": 0,
         }
         self._reconciled_epoch = -1
+        self._offset_estimate: int | None = None
         self._latencies: deque[int] = deque(maxlen=10_000)  # recent per-tick processing, ns
         listen = config.metrics.listen
         self._metrics = Metrics(listen) if listen is not None else None
@@ -157,7 +159,9 @@ class RiskMonitor:
                     guard.handle(ev.on_deal(deal, now_ms))
             latencies = self._latencies
             record = self._record
+            newest = 0
             for tick in poll_ticks(self._gw, self._cursors):
+                newest = max(newest, tick.time_msc)
                 received = self._clock.monotonic_ns()
                 changes = ev.on_tick(tick, now_ms, received)
                 guard.handle(changes)
@@ -174,6 +178,8 @@ class RiskMonitor:
                             len(changes),
                         )
                     )
+            if newest:
+                self._track_offset(newest, now_ms)
             healthy = True
             if self._blind_since is not None:
                 blind_ms = (mono - self._blind_since) / _MS
@@ -205,6 +211,22 @@ class RiskMonitor:
                 f"no broker data for {blind_s:.1f} s (grace {grace} s)",
                 evidence={"blind_seconds": f"{blind_s:.3f}", "error": exc.message},
             )
+
+    def _track_offset(self, newest_broker_ms: int, now_ms: int) -> None:
+        """Estimate the broker server clock's offset from UTC (newest tick vs our wall clock,
+        rounded to 15 min, as server zones are) and say when it disagrees with the config:
+        daily resets and tick ages would then be off by that much."""
+        estimate = round((newest_broker_ms - now_ms) / _QUARTER_HOUR_MS) * _QUARTER_HOUR_MS // 1000
+        if estimate == self._offset_estimate:
+            return
+        self._offset_estimate = estimate
+        configured = self.config.broker.server_utc_offset_seconds
+        self._sink.emit(
+            "broker.clock_offset",
+            estimated_seconds=estimate,
+            configured_seconds=configured,
+            agrees=estimate == configured,
+        )
 
     def _watch_new_symbols(self, positions: list[Any]) -> None:
         """A position in a symbol outside ``feed.symbols`` is valued too: fetch its spec and

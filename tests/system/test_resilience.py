@@ -104,3 +104,19 @@ def test_position_in_unwatched_symbol_when_monitor_starts_then_valued_not_crashe
         wait_for(lambda: stack.event("risk.reconciled"), 10, "a reconciliation")
         assert stack.procs["monitor"].poll() is None
         assert stack.view().state is BreakerState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("configured", "agrees"), [("0", True), ("7200", False)], ids=["matching", "off-by-2h"]
+)
+def test_broker_clock_offset_when_ticks_arrive_then_estimated_and_compared(
+    tmp_path: Path, configured: str, agrees: bool
+) -> None:
+    """The monitor estimates the server clock offset from ticks and flags a wrong config."""
+    replacements = {"  server_utc_offset_seconds: 0": f"  server_utc_offset_seconds: {configured}"}
+    with running_stack(tmp_path, replacements) as stack:
+        stack.start_paper("normal")
+        stack.start_monitor()
+        event = wait_for(lambda: stack.event("broker.clock_offset"), 15, "an offset estimate")
+        assert event["estimated_seconds"] == 0  # the paper terminal's server runs on UTC
+        assert event["agrees"] is agrees
