@@ -70,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Temp dirs under ./var (state dirs must not live under /tmp), one per session, so that
     concurrent pytest sessions never wipe each other's directories."""
     if config.option.basetemp is None:
+        (REPO / "var").mkdir(exist_ok=True)  # a fresh clone has no var/ yet
         config.option.basetemp = str(REPO / "var" / f"pytest-{os.getpid()}")
 
 
