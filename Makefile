@@ -45,7 +45,7 @@ bench: $(STAMP)
 
 # every chaos scenario against real processes (also run by `make test` through tests/verify)
 chaos: $(STAMP)
-	$(VENV)/bin/riskguard --config config/risk_limits.yaml verify
+	$(RG) verify --kafka embedded
 
 # paper terminal + monitor + engine, accelerated; flat memory and fds or exit 1 (24 h: SOAK_MINUTES=1440)
 soak: $(STAMP)

@@ -24,8 +24,9 @@ from risk.clock import Clock
 from risk.config import RiskConfig
 from risk.events import EventSink
 from risk.levels import action_for
-from risk.models import Position
+from risk.models import Position, Tick
 from risk.reason_codes import ReasonCode
+from risk.rules.data_quality import tick_defect
 from risk.rules.trading_hours import TradingHours
 
 __all__ = ["LiveEngine"]
@@ -67,6 +68,7 @@ class LiveEngine:
         self._last_gate = BreakerState.ACTIVE
         self._disconnected = False
         self._verified_epoch = 0
+        self._last_good: dict[str, Tick] = {}
         self.sent = 0
         self.denied = 0
 
@@ -112,6 +114,9 @@ class LiveEngine:
             self._positions_due = mono + self.config.feed.positions_poll_interval_ms * _MS
             self._positions = self._gw.positions()
         for tick in poll_ticks(self._gw, self._cursors):
+            if tick_defect(tick, self._last_good.get(tick.symbol)) is not None:
+                continue  # a bad tick never reaches the strategy (the monitor counts it)
+            self._last_good[tick.symbol] = tick
             received = self._clock.monotonic_ns()
             gate = self.breaker.gate()  # gate 1: before the strategy
             self._note_gate(gate.state, gate.reason_code)
@@ -179,6 +184,9 @@ class LiveEngine:
             retcode=retcode,
             reduces=intent.reduces,
         )
+        if intent.close_ticket is not None and retcode == TradeRetcode.DONE:
+            # closed: never offer it to the strategy again before positions are re-read
+            self._positions = [p for p in self._positions if p.ticket != intent.close_ticket]
         self._after_send(intent, retcode)
 
     def _connection_verified(self) -> bool:

@@ -314,6 +314,10 @@ class CircuitBreaker:
                 to_state = next_state(current.state, action)
                 changed = old is None or to_state is not current.state
                 seq = current.seq + 1
+                if old is None:
+                    # history is lost with the damaged file: jump to the µs epoch so the new seq
+                    # is above anything any process saw before (resets are applied by seq)
+                    seq = max(seq, time.time_ns() // 1000)
                 last_reset = old.record.last_reset if old is not None else None
                 if action is Action.RESET:
                     last_reset = LastReset(

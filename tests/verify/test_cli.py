@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from execution.verify.scenarios import SCENARIOS
-from tests.verify.conftest import run_verify
+from tests.verify.cli_run import run_verify
 
 pytestmark = pytest.mark.multiprocess
 

@@ -12,7 +12,7 @@ from execution.verify.derive import derive_config
 from execution.verify.runner import RESULTS_SCHEMA
 from execution.verify.scenarios import SCENARIOS
 from tests.conftest import SHIPPED_CONFIG
-from tests.verify.conftest import run_verify
+from tests.verify.cli_run import run_verify
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow]
 
@@ -78,7 +78,7 @@ def test_verify_when_limit_cannot_be_reached_then_scenario_fails_and_exit_is_non
 
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert doc is not None and doc["passed"] is False
-    assert doc["counts"] == {"PASS": 1, "FAIL": 1, "SKIP": 0}
+    assert doc["counts"] == {"PASS": 1, "FAIL": 1, "SKIP": 0}, _explain(doc, proc.stderr)
     failed = next(r for r in doc["results"] if r["name"] == "fat_finger")
     assert failed["status"] == "FAIL"
     # no LEVERAGE trip: nothing trips in time, or another rule (drawdown on the fill) does

@@ -10,7 +10,7 @@ from execution.verify.runner import Run
 
 __all__ = ["HEADER", "listing", "row", "summary"]
 
-_W: Final = (18, 6, 36)
+_W: Final = (18, 6, 42)
 HEADER: Final = (
     f"{'scenario':<{_W[0]}} {'result':<{_W[1]}} {'key latency':<{_W[2]}} detail\n"
     f"{'-' * _W[0]} {'-' * _W[1]} {'-' * _W[2]} {'-' * 40}\n"

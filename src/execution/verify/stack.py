@@ -124,6 +124,7 @@ class Stack:
             heartbeat_timeout_ms=HEARTBEAT_TIMEOUT_MS,
         )
         self.tail = EvidenceTail(self.log_dir)
+        self._clients: list[BridgeClient] = []
 
     # ------------------------------------------------------------------ processes
     def spawn(
@@ -206,6 +207,8 @@ class Stack:
         proc.wait(timeout=20)
 
     def stop_all(self) -> None:
+        for client in self._clients:
+            client.close()
         for name in ("engine", "monitor", "paper"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
@@ -225,7 +228,9 @@ class Stack:
 
     def terminal(self) -> BridgeClient:
         """A client of the paper terminal (to read what it did: positions, last ticks)."""
-        return BridgeClient("127.0.0.1", self.port, timeout_s=2.0)
+        client = BridgeClient("127.0.0.1", self.port, timeout_s=2.0)
+        self._clients.append(client)
+        return client
 
     # ------------------------------------------------------------------ evidence
     def events(self, name: str | None = None, **match: Any) -> list[Event]:

@@ -44,7 +44,6 @@ def start_stack(
     stack.start_monitor()
     if engine:
         stack.start_engine(strategy)
-    probe.fact("config", str(stack.config))
     return stack
 
 

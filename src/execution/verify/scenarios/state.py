@@ -88,9 +88,10 @@ def _run_corrupted_breaker(probe: Probe) -> None:
         plain.returncode == EXIT_REFUSED,
         f"exit {plain.returncode}: {_said(plain)}",
     )
-    reset_at = datetime.now(UTC)
     forced = _reset(stack, "--force")
-    probe.require("the forced reset exits 0", forced.returncode == 0, forced.stdout[-300:])
+    ok = forced.returncode == 0
+    probe.require("the forced reset exits 0", ok, "" if ok else forced.stdout[-300:])
+    reset = probe.wait("breaker.reset", lambda: stack.event("breaker.reset"), 5)
     view1 = stack.view()
     probe.fact("seq_after", view1.seq)
     recovered = view1.record is not None and "recovered_from" in view1.record.history[-1].evidence
@@ -111,7 +112,7 @@ def _run_corrupted_breaker(probe: Probe) -> None:
         ),
         10,
     )
-    probe.latency("reset_to_engine_active", ms_between(reset_at, active))
+    probe.latency("reset_to_engine_active", ms_between(reset, active))
 
 
 def _run_invalid_config(probe: Probe) -> None:
