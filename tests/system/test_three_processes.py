@@ -46,7 +46,9 @@ def test_flash_crash_when_three_processes_run_then_monitor_trips_and_engine_stop
             if _ts(e["ts"]) > tripped_at and not e["reduces"]
         ]
         assert late_orders == []
-        breach = stack.event("risk.breach")
+        breach = wait_for(
+            lambda: stack.event("risk.breach"), 5, "risk.breach (written after the halt)"
+        )
         assert breach is not None and breach["reason_code"] == view.trigger.value
 
 
@@ -120,7 +122,9 @@ def test_slow_strategy_when_ticks_arrive_then_engine_trips_its_own_latency(tmp_p
         view = stack.view()
         assert view.trigger.value == "TICK_LATENCY"
         assert view.record is not None and view.record.actor.role == "engine"
-        assert stack.event("engine.tripped", reason_code="TICK_LATENCY") is not None
+        wait_for(
+            lambda: stack.event("engine.tripped", reason_code="TICK_LATENCY"), 5, "engine.tripped"
+        )
 
 
 def test_sigterm_when_monitor_running_then_clean_exit_and_breaker_untouched(tmp_path: Path) -> None:

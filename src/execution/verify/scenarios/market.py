@@ -113,7 +113,12 @@ def _run_losing_streak(probe: Probe) -> None:
     stack, _ = _monitor_trip(
         probe, frozenset({"LOSING_STREAK"}), timeout=40, paper="losing_streak", speed=6.0
     )
-    breach = stack.event("risk.breach", reason_code="LOSING_STREAK")
+    # the Guard halts first and writes the breach event right after the trip
+    breach = probe.wait(
+        "risk.breach LOSING_STREAK",
+        lambda: stack.event("risk.breach", reason_code="LOSING_STREAK"),
+        5,
+    )
     warning = stack.event("risk.warning", reason_code="LOSING_STREAK")
     probe.check(
         "the streak reached its limit",
@@ -150,7 +155,9 @@ def _run_stale_feed(probe: Probe) -> None:
     probe.require("trigger FEED_STALE", code == "FEED_STALE", code)
     probe.check("tripped by the monitor", tripped["component"] == "monitor", tripped["component"])
     limit_ms = load_config(stack.config).latency.stale_feed_seconds * 1000
-    breach = stack.event("risk.breach", reason_code="FEED_STALE")
+    breach = probe.wait(
+        "risk.breach FEED_STALE", lambda: stack.event("risk.breach", reason_code="FEED_STALE"), 5
+    )
     probe.check(
         "tripped only once the feed was older than stale_feed_seconds",
         breach is not None and Decimal(breach["value"]) >= limit_ms,
