@@ -12,26 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from execution.cli import main
-
-GLOBAL_OPTIONS = ("--config", "--state-dir")
-
-
-def _split(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Global options go before the subcommand; everything else belongs to ``verify``."""
-    globals_, rest = [], []
-    it = iter(argv)
-    for arg in it:
-        name = arg.split("=", 1)[0]
-        if name in GLOBAL_OPTIONS:
-            globals_.append(arg)
-            if "=" not in arg:
-                globals_.append(next(it, ""))
-        else:
-            rest.append(arg)
-    return globals_, rest
-
+from execution.cli import run_subcommand
 
 if __name__ == "__main__":
-    head, tail = _split(sys.argv[1:])
-    sys.exit(main([*head, "verify", *tail]))
+    sys.exit(run_subcommand(["verify"], sys.argv[1:]))

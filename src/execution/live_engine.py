@@ -46,17 +46,12 @@ class LiveEngine:
     ) -> None:
         self.config = config
         self._gw, self._clock, self._sink, self._strategy = gateway, clock, sink, strategy
-        hb = config.heartbeat
-        self.breaker = CircuitBreaker(
-            config.paths.state_dir,
+        self.breaker = CircuitBreaker.from_config(
+            config,
             role="engine",
             clock=clock,
             sink=sink,
-            history_limit=config.kill_switch.history_limit,
-            lock_timeout_ms=config.kill_switch.lock_timeout_ms,
-            file_mode=config.paths.file_mode,
-            dir_mode=config.paths.dir_mode,
-            heartbeat_timeout_ms=hb.timeout_ms if hb.engine_enforces else None,
+            watch_heartbeat=config.heartbeat.engine_enforces,
         )
         self._hours = TradingHours(config.trading_hours)
         self._timeout_ns = config.latency.tick_processing_timeout_ms * _MS

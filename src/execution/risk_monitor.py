@@ -53,16 +53,7 @@ class RiskMonitor:
         self._sink = sink
         self._record = recorder.record if recorder is not None else None
         self.state_dir = config.paths.state_dir
-        self.breaker = CircuitBreaker(
-            self.state_dir,
-            role="monitor",
-            clock=clock,
-            sink=sink,
-            history_limit=config.kill_switch.history_limit,
-            lock_timeout_ms=config.kill_switch.lock_timeout_ms,
-            file_mode=config.paths.file_mode,
-            dir_mode=config.paths.dir_mode,
-        )
+        self.breaker = CircuitBreaker.from_config(config, role="monitor", clock=clock, sink=sink)
         self._heartbeat = HeartbeatWriter(
             self.state_dir, clock=clock, file_mode=config.paths.file_mode
         )

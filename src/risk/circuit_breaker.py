@@ -34,6 +34,7 @@ from risk.breaker_state import (
     next_state,
 )
 from risk.clock import Clock, format_ts
+from risk.config import RiskConfig
 from risk.durable import TEMP_SUFFIX, atomic_write, ensure_dir
 from risk.events import EventSink
 from risk.heartbeat import HeartbeatReader
@@ -152,6 +153,33 @@ class CircuitBreaker:
         self._view: BreakerView = _unreadable("not read yet")
         self._max_seq_seen = 0
         self._forced: tuple[ReasonCode, str] | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        config: RiskConfig,
+        *,
+        role: str,
+        clock: Clock,
+        sink: EventSink,
+        state_dir: Path | None = None,
+        watch_heartbeat: bool = False,
+        operator: str | None = None,
+    ) -> CircuitBreaker:
+        """The breaker as ``config`` describes it (limits, modes, state dir). ``watch_heartbeat``:
+        read a silent monitor as HALTED, with ``heartbeat.timeout_ms``."""
+        return cls(
+            state_dir or config.paths.state_dir,
+            role=role,
+            clock=clock,
+            sink=sink,
+            history_limit=config.kill_switch.history_limit,
+            lock_timeout_ms=config.kill_switch.lock_timeout_ms,
+            file_mode=config.paths.file_mode,
+            dir_mode=config.paths.dir_mode,
+            heartbeat_timeout_ms=config.heartbeat.timeout_ms if watch_heartbeat else None,
+            operator=operator,
+        )
 
     # ------------------------------------------------------------------ reading
     def read(self) -> BreakerView:

@@ -21,7 +21,9 @@ from execution.cli import (
 from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE
 from risk.config import ConfigError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run_subcommand"]
+
+_GLOBAL_OPTIONS = ("--config", "--state-dir")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,3 +57,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_FAILURE
     return code
+
+
+def run_subcommand(subcommand: Sequence[str], argv: Sequence[str]) -> int:
+    """``main`` for a thin script: global options anywhere in ``argv`` go before ``subcommand``,
+    everything else after it (``scripts/reset_breaker.py``, ``scripts/verify_risk_trigger.py``)."""
+    head: list[str] = []
+    tail: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg.split("=", 1)[0] in _GLOBAL_OPTIONS:
+            head.append(arg)
+            if "=" not in arg:
+                head.append(next(it, ""))
+        else:
+            tail.append(arg)
+    return main([*head, *subcommand, *tail])

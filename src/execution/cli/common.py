@@ -81,16 +81,13 @@ def breaker_for(
     clock: Clock | None = None,
     operator: str | None = None,
 ) -> CircuitBreaker:
-    return CircuitBreaker(
-        state_dir(args, config),
+    return CircuitBreaker.from_config(
+        config,
         role=role,
         clock=clock or SystemClock(),
         sink=sink,
-        history_limit=config.kill_switch.history_limit,
-        lock_timeout_ms=config.kill_switch.lock_timeout_ms,
-        file_mode=config.paths.file_mode,
-        dir_mode=config.paths.dir_mode,
-        heartbeat_timeout_ms=config.heartbeat.timeout_ms,
+        state_dir=state_dir(args, config),
+        watch_heartbeat=True,
         operator=operator,
     )
 
