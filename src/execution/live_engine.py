@@ -114,7 +114,7 @@ class LiveEngine:
             self._last_good[tick.symbol] = tick
             received = self._clock.monotonic_ns()
             gate = self.breaker.gate()  # gate 1: before the strategy
-            self._note_gate(gate.state, gate.reason_code)
+            self._note_gate(gate.state, gate.reason_code, tick)
             if gate.state is BreakerState.HALTED:
                 continue
             mine = [p for p in self._positions if p.magic == self.config.engine.magic]
@@ -240,9 +240,16 @@ class LiveEngine:
             self._sink.emit("engine.trip_failed", reason_code=code.value, error=str(exc))
         self._sink.emit("engine.tripped", reason_code=code.value, reason=reason)
 
-    def _note_gate(self, state: BreakerState, reason: ReasonCode) -> None:
+    def _note_gate(self, state: BreakerState, reason: ReasonCode, tick: Tick) -> None:
+        """An event when the gate differs from the last tick's, naming the tick that saw it."""
         if state is not self._last_gate:
-            self._sink.emit("engine.gate_changed", state=state.value, reason_code=reason.value)
+            self._sink.emit(
+                "engine.gate_changed",
+                state=state.value,
+                reason_code=reason.value,
+                symbol=tick.symbol,
+                tick_time_msc=tick.time_msc,
+            )
             self._last_gate = state
 
     @property

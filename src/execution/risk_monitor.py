@@ -155,7 +155,8 @@ class RiskMonitor:
                 newest = max(newest, tick.time_msc)
                 received = self._clock.monotonic_ns()
                 changes = ev.on_tick(tick, now_ms, received)
-                guard.handle(changes)
+                if changes:
+                    guard.handle(changes, {"symbol": tick.symbol, "tick_time_msc": tick.time_msc})
                 latencies.append(self._clock.monotonic_ns() - received)
                 self.ticks += 1
                 if record is not None:  # per-tick decisions for Kafka: one deque append

@@ -8,7 +8,7 @@ and re-arms the evaluator before the next tick is judged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -51,17 +51,22 @@ class Guard:
         self._persist_interval_ns = persist_interval_ns
         self._persisted_ns = 0
 
-    def handle(self, changes: Sequence[LevelChange]) -> BreakerView | None:
+    def handle(
+        self, changes: Sequence[LevelChange], trigger: Mapping[str, JsonValue] | None = None
+    ) -> BreakerView | None:
         """Make at most one breaker transition, then one event per level change.
 
         The halt comes first: the breaker write (durable when it returns) is the only thing
         between a breaching tick and the engine's gate, so the breach events and the rule state
-        are written right after it, not before.
+        are written right after it, not before. ``trigger`` names the input that caused the
+        changes (e.g. the tick's symbol and ``time_msc``); it goes into every event and the trip
+        evidence, so tick-to-halt latency can be read from the evidence log.
         """
         if not changes:
             return None
+        cause = dict(trigger) if trigger else {}
         breaches = [c for c in changes if c.reading.level is Level.BREACH]
-        view = self._trip(breaches) if breaches and self._automatic else None
+        view = self._trip(breaches, cause) if breaches and self._automatic else None
         for change in changes:
             reading = change.reading
             self._sink.emit(
@@ -70,12 +75,13 @@ class Guard:
                 previous=change.previous.name,
                 action=change.action.value if change.action else None,
                 **reading.evidence(),
+                **cause,
             )
         if view is not None:
             self.persist(force=True)
         return view
 
-    def _trip(self, breaches: list[LevelChange]) -> BreakerView:
+    def _trip(self, breaches: list[LevelChange], cause: dict[str, JsonValue]) -> BreakerView:
         breaches.sort(key=lambda c: c.action is not Action.HALT)
         first = breaches[0]
         reading = first.reading
@@ -84,6 +90,7 @@ class Guard:
             "equity": str(self.evaluator.book.equity_money()),
             "high_water_mark": str(from_units(self.evaluator.hwm)),
             "also": [c.reading.code.value for c in breaches[1:]],
+            **cause,
         }
         detail = (
             f"{reading.code.value} {reading.value}{reading.unit} reached limit "

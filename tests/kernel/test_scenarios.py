@@ -209,3 +209,21 @@ def test_reset_when_rule_still_breaching_then_trips_again_on_next_tick(
 
     assert view is not None
     assert (view.state, view.trigger) == (BreakerState.HALTED, trips_again_on)
+
+
+def test_breach_with_trigger_then_breach_events_and_trip_evidence_name_the_tick(
+    rig: tuple[Desk, Guard], breaker: CircuitBreaker, sink: RecordingSink
+) -> None:
+    """The input that caused a trip travels with it: every risk.* event of the call and the
+    breaker record carry the trigger (the monitor passes the tick's symbol and time_msc)."""
+    desk, guard = rig
+    trigger = {"symbol": "EURUSD", "tick_time_msc": 1_772_443_800_123}
+    start = len(sink.events)
+
+    view = guard.handle(desk.tick(FLASH_CRASH[-1]), trigger)
+
+    assert view is not None and view.record is not None
+    assert view.record.evidence["tick_time_msc"] == 1_772_443_800_123
+    assert view.record.evidence["symbol"] == "EURUSD"
+    risk_events = [f for n, f in sink.events[start:] if n.startswith("risk.")]
+    assert risk_events and all(f["tick_time_msc"] == 1_772_443_800_123 for f in risk_events)

@@ -50,6 +50,11 @@ def test_flash_crash_when_three_processes_run_then_monitor_trips_and_engine_stop
             lambda: stack.event("risk.breach"), 5, "risk.breach (written after the halt)"
         )
         assert breach is not None and breach["reason_code"] == view.trigger.value
+        # the breaching tick is named in the breach event and the durable record (tick-to-halt
+        # latency can be read from evidence), and the engine names the tick its gate halted on
+        assert isinstance(breach["tick_time_msc"], int)
+        assert view.record.evidence["tick_time_msc"] == breach["tick_time_msc"]
+        assert isinstance(gate["tick_time_msc"], int) and gate["symbol"] == "EURUSD"
 
 
 def test_monitor_sigkill_when_engine_running_then_engine_halts_and_restart_keeps_halted(

@@ -1,0 +1,35 @@
+"""Diagnostic only (``bench/soak.py --tracemalloc``): trace Python allocations in a child process.
+
+Python imports ``sitecustomize`` at start-up when it is on ``sys.path``; the soak puts this
+directory on ``PYTHONPATH`` and sets ``RISKGUARD_MEMTRACE_DIR``. Every
+``RISKGUARD_MEMTRACE_EVERY`` seconds this dumps a tracemalloc snapshot to
+``<dir>/<pid>-<n>.snap`` for the soak to diff. Never on a production path: tracing costs ~2x CPU.
+"""
+
+from __future__ import annotations
+
+import os
+
+_DIR = os.environ.get("RISKGUARD_MEMTRACE_DIR")
+
+if _DIR:
+    import threading
+    import time
+    import tracemalloc
+
+    tracemalloc.start(int(os.environ.get("RISKGUARD_MEMTRACE_FRAMES", "8")))
+
+    def _dump_forever(directory: str, every: float) -> None:
+        for n in range(1_000_000):
+            time.sleep(every)
+            snapshot = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(False, tracemalloc.__file__)]
+            )
+            snapshot.dump(os.path.join(directory, f"{os.getpid()}-{n:04d}.snap"))
+
+    threading.Thread(
+        target=_dump_forever,
+        args=(_DIR, float(os.environ.get("RISKGUARD_MEMTRACE_EVERY", "30"))),
+        name="memtrace",
+        daemon=True,
+    ).start()
