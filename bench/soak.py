@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/soak.py --minutes 4 --kafka embedded      # what CI runs (make soak)
     .venv/bin/python bench/soak.py --minutes 1440 --interval 60      # the documented 24 h run
-    .venv/bin/python bench/soak.py --minutes 10 --tracemalloc        # where does memory go?
+    .venv/bin/python bench/soak.py --minutes 10 --tracemalloc engine # where does memory go?
 
 Every interval it prints, per process, RSS and open file descriptors, plus the monitor's tick
 count and recent tick-processing p50/p99, the evidence log size and (with Kafka) the backlog not
@@ -82,8 +82,8 @@ def _kafka(choice: str, root: Path) -> Iterator[dict[str, object]]:
             broker.close()
 
 
-def _memtrace(root: Path, every: float) -> Path:
-    """Make the children trace allocations (bench/memtrace/sitecustomize.py)."""
+def _memtrace(root: Path, every: float, only: str) -> Path:
+    """Make one child trace its allocations (bench/memtrace/sitecustomize.py)."""
     directory = root / "memtrace"
     directory.mkdir()
     os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -91,10 +91,13 @@ def _memtrace(root: Path, every: float) -> Path:
     )
     os.environ["RISKGUARD_MEMTRACE_DIR"] = str(directory)
     os.environ["RISKGUARD_MEMTRACE_EVERY"] = str(every)
+    os.environ["RISKGUARD_MEMTRACE_ONLY"] = only
     return directory
 
 
 def _memtrace_report(directory: Path, pids: dict[str, int], warmup_index: int) -> None:
+    """Traced Python memory per snapshot (a leak climbs; in-flight batches wobble), then the
+    allocation sites that grew most between the first snapshot after the warm-up and the last."""
     import tracemalloc
 
     for name, pid in pids.items():
@@ -102,16 +105,13 @@ def _memtrace_report(directory: Path, pids: dict[str, int], warmup_index: int) -
         if len(snaps) <= warmup_index + 1:
             print(f"memtrace {name}: too few snapshots ({len(snaps)})")
             continue
-        first = tracemalloc.Snapshot.load(str(snaps[warmup_index]))
-        last = tracemalloc.Snapshot.load(str(snaps[-1]))
-        stats = last.compare_to(first, "traceback")
-        total = sum(s.size_diff for s in stats)
-        print(f"memtrace {name}: traced Python memory {total / 1024:+.1f} KiB after warm-up; top:")
-        for stat in stats[:8]:
-            frames = " <- ".join(
-                f"{Path(f.filename).name}:{f.lineno}" for f in list(stat.traceback)[:4]
-            )
-            print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  {frames}")
+        loaded = [tracemalloc.Snapshot.load(str(p)) for p in snaps[warmup_index:]]
+        totals = [sum(t.size for t in s.traces) / 1024 for s in loaded]
+        print(f"memtrace {name}: traced KiB per snapshot " + " ".join(f"{t:.0f}" for t in totals))
+        for stat in loaded[-1].compare_to(loaded[0], "traceback")[:6]:
+            frames = list(stat.traceback)[::-1][:3]  # innermost first
+            where = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in frames)
+            print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  {where}")
 
 
 def _sample(stack: Stack, start: float, kafka: bool) -> dict[str, float]:
@@ -187,7 +187,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds before fitting")
     parser.add_argument("--min-ticks", type=int, default=1_000_000, help="ticks needed to judge")
     parser.add_argument("--kafka", default="none", help="none | embedded | HOST:PORT")
-    parser.add_argument("--tracemalloc", action="store_true", help="diff children's allocations")
+    parser.add_argument(
+        "--tracemalloc", choices=PROCS, help="diff this process's Python allocations (slow)"
+    )
     args = parser.parse_args()
     root = ROOT / "var" / "bench" / "soak"
     shutil.rmtree(root, ignore_errors=True)
@@ -196,7 +198,7 @@ def main() -> int:
         f"soak: {' '.join(sys.argv[1:])}  nproc={os.cpu_count()}",
         f"python={sys.version.split()[0]}",
     )
-    memtrace = _memtrace(root, args.interval) if args.tracemalloc else None
+    memtrace = _memtrace(root, args.interval, args.tracemalloc) if args.tracemalloc else None
     samples: list[dict[str, float]] = []
     with _kafka(args.kafka, root) as overrides:
         stack = Stack(
@@ -229,7 +231,8 @@ def main() -> int:
             f" per hour; fd drift {v['fd_drift']:+.0f}"
         )
     if memtrace is not None:
-        _memtrace_report(memtrace, pids, warmup_index=int(args.warmup // args.interval))
+        traced = {args.tracemalloc: pids[args.tracemalloc]}
+        _memtrace_report(memtrace, traced, warmup_index=int(args.warmup // args.interval))
     ticks = verdict.get("steady_ticks", 0)
     print(f"judged over {ticks:.0f} ticks after a {args.warmup:.0f} s warm-up", end="; ")
     if verdict["failures"]:

@@ -111,20 +111,19 @@ class Book:
             self.notional += side.notional()
 
     def on_price(self, symbol: str, bid: int, ask: int) -> None:
-        """New bid/ask in integer points. O(1)."""
+        """New bid/ask in integer points. O(1): P/L and notional move by the price change times
+        the side's value per point — exactly what ``mark``/``notional`` would recompute."""
         side = self._sides.get(symbol)
         if side is None:
             self._sides[symbol] = _Side(bid=bid, ask=ask, priced=True)
             return
         if side.tickets:
-            self.notional -= side.notional()
-            side.bid, side.ask, side.priced = bid, ask, True
-            pnl = side.mark()
-            self.floating += pnl - side.pnl
-            side.pnl = pnl
-            self.notional += side.notional()
-        else:
-            side.bid, side.ask, side.priced = bid, ask, True
+            up = (bid - side.bid) * side.long_vpp  # longs are marked at the bid
+            down = (ask - side.ask) * side.short_vpp  # shorts at the ask
+            side.pnl += up - down
+            self.floating += up - down
+            self.notional += up + down
+        side.bid, side.ask, side.priced = bid, ask, True
 
     def lots_by_symbol(self) -> dict[str, Decimal]:
         return {s: side.lots for s, side in self._sides.items() if side.tickets}

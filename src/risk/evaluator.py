@@ -8,14 +8,16 @@ caused — usually none, as a shared empty tuple — and never touches files, th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Final
 
 from risk.book import Book
 from risk.breaker_state import Action, LastReset
-from risk.clock import Clock
+from risk.clock import Clock, SystemClock
 from risk.config import RiskConfig
 from risk.levels import Band, Level, LevelChange, Reading
 from risk.models import AccountSnapshot, Deal, DealEntry, DealType, Position, SymbolSpec, Tick
@@ -44,6 +46,8 @@ _OK = Level.OK
 _DRAWDOWN, _DAILY, _VELOCITY = C.DRAWDOWN, C.DAILY_LOSS, C.VELOCITY
 _LEVERAGE, _MARGIN, _AGE, _LATENCY = C.LEVERAGE, C.MARGIN_LEVEL, C.TICK_AGE, C.TICK_LATENCY
 _BAD_FEED, _STALE = C.BAD_FEED, C.FEED_STALE
+_FALL_CODES: Final = frozenset({C.DRAWDOWN, C.DAILY_LOSS, C.VELOCITY})
+_INF: Final = math.inf
 
 
 class Evaluator:
@@ -81,7 +85,9 @@ class Evaluator:
         self._trailing = TrailingPeak() if self.daily.rolling else None
         self._last_tick: dict[str, Tick] = {}
         self._last_tick_ns: int = clock.monotonic_ns()
-        self._monotonic_ns = clock.monotonic_ns
+        # SystemClock.monotonic_ns only wraps time.monotonic_ns: call the builtin directly
+        mono = time.monotonic_ns if type(clock) is SystemClock else clock.monotonic_ns
+        self._monotonic_ns: Callable[[], int] = mono
         self.bad_ticks: dict[str, int] = {}
         self._pending: list[LevelChange] = []
         self._ready = False
@@ -94,6 +100,16 @@ class Evaluator:
         self.trades_today = 0
         self._ledger = DealLedger()
         self.dirty = False
+        rules = (
+            (C.DRAWDOWN, self.drawdown),
+            (C.DAILY_LOSS, self.daily),
+            (C.VELOCITY, self.velocity),
+        )
+        # enabled flags are configuration: fixed for the evaluator's life
+        self._fall_bands = tuple((code, rule.band) for code, rule in rules if rule.enabled)
+        self._fall_codes = tuple(code for code, _ in self._fall_bands)
+        self._fall_gate: Decimal | int | float = -_INF
+        self._arm_fall_gate()
         if state is not None:
             self._restore(state)
 
@@ -107,36 +123,67 @@ class Evaluator:
         """One tick. ``now_ms``: UTC wall ms; ``received_ns``: monotonic receipt time.
 
         The hot path: each rule is one integer comparison while it is OK and below its warning
-        level; ``_observe`` (classification, events) runs only near or past a level.
+        level (the three "fall" rules share one, see ``_arm_fall_gate``); ``_observe``
+        (classification, events) runs only near or past a level.
         """
         pending = self._pending
         pending.clear()
         levels = self.levels
-        symbol = tick.symbol
-        defect = tick_defect(tick, self._last_tick.get(symbol))
-        bad = self._window.push(defect is not None)
-        if self.quality.enabled and (bad or levels[_BAD_FEED] is not _OK):
-            self._observe(_BAD_FEED, self.quality.band, bad)
-        if defect is not None:
-            self.bad_ticks[defect] = self.bad_ticks.get(defect, 0) + 1
-            return tuple(pending) if pending else NOTHING
+        symbol, bid, ask, _, _, time_msc, _ = tick
+        last = self._last_tick.get(symbol)
+        # The common case, proven by comparisons alone (no arithmetic on the floats): finite,
+        # positive, not crossed (NaN fails every comparison, inf fails ``< _INF``), newer than the
+        # symbol's last tick (so not a duplicate either). With no bad tick in the window, pushing
+        # a good one changes nothing, and BAD_FEED stays OK. Anything else: ``_screen``.
+        if not (
+            0.0 < bid <= ask < _INF
+            and (last is None or time_msc > last.time_msc)
+            and not self._window.count
+            and levels[_BAD_FEED] is _OK
+        ):
+            rejected = self._screen(tick, last)
+            if rejected:
+                return tuple(pending) if pending else NOTHING
         self._last_tick[symbol] = tick
         self._last_tick_ns = received_ns
         if levels[_STALE] is not _OK:
             self._observe(_STALE, self.feed_stale.band, 0)
         scale = self._scale.get(symbol)
         if scale is not None:
-            self.book.on_price(symbol, round(tick.bid * scale), round(tick.ask * scale))
-        tick_ms = tick.time_msc - self._offset_ms
+            self.book.on_price(symbol, round(bid * scale), round(ask * scale))
+        tick_ms = time_msc - self._offset_ms
         if self._ready:
             if now_ms >= self._next_reset_ms:
                 self._roll_day(now_ms)
             self._equity_rules(tick_ms)
-        if self.tick_age.enabled:
-            self._check(_AGE, self.tick_age.band, now_ms - tick_ms)
-        if self.tick_latency.enabled:
-            self._check(_LATENCY, self.tick_latency.band, self._monotonic_ns() - received_ns)
+        values = self.values
+        rule = self.tick_age
+        if rule.enabled:
+            value = now_ms - tick_ms
+            if value >= rule.band.warning or levels[_AGE] is not _OK:
+                self._observe(_AGE, rule.band, value)
+            else:
+                values[_AGE] = value
+        rule = self.tick_latency
+        if rule.enabled:
+            value = self._monotonic_ns() - received_ns
+            if value >= rule.band.warning or levels[_LATENCY] is not _OK:
+                self._observe(_LATENCY, rule.band, value)
+            else:
+                values[_LATENCY] = value
         return tuple(pending) if pending else NOTHING
+
+    def _screen(self, tick: Tick, last: Tick | None) -> bool:
+        """The full data-quality step for a tick the fast test did not clear: classify it, count
+        it in the window, observe BAD_FEED. True when the tick is bad (rejected)."""
+        defect = tick_defect(tick, last)
+        bad = self._window.push(defect is not None)
+        if self.quality.enabled and (bad or self.levels[_BAD_FEED] is not _OK):
+            self._observe(_BAD_FEED, self.quality.band, bad)
+        if defect is None:
+            return False
+        self.bad_ticks[defect] = self.bad_ticks.get(defect, 0) + 1
+        return True
 
     def _check(self, code: ReasonCode, band: Band, value: Decimal | int) -> None:
         """Observe only near a level; otherwise just remember the value."""
@@ -211,43 +258,84 @@ class Evaluator:
         self._rearm()
         for code in self.levels:
             self.levels[code] = Level.OK
+        self._arm_fall_gate()
         self.dirty = True
 
     def _rearm(self) -> None:
         self.drawdown.rearm(self.hwm)
         self.daily.rearm(self.baseline, None)
         self.velocity.rearm(0)
+        self._arm_fall_gate()
 
     # ------------------------------------------------------------------ rules
     def _equity_rules(self, utc_ms: int) -> None:
         """All equity rules: integer comparisons against thresholds re-armed on anchor moves."""
         book = self.book
-        equity = book.equity
+        equity = book.balance + book.credit + book.swap + book.floating  # Book.equity, inlined
         fallen = -equity
-        check = self._check
+        levels, values = self.levels, self.values
         if equity > self.hwm:
             self.hwm = equity
             self.drawdown.rearm(equity)
             self.dirty = True
-        if self.drawdown.enabled:
-            check(_DRAWDOWN, self.drawdown.band, fallen)
+            self._arm_fall_gate()
         daily = self.daily
-        if daily.enabled:
-            if self._trailing is not None:
-                peak = self._trailing.update(utc_ms, equity)
-                if max(peak, self.baseline) != daily.reference:  # peaks also age out of 24 h
-                    daily.rearm(self.baseline, peak)
-            check(_DAILY, daily.band, fallen)
+        if daily.enabled and self._trailing is not None:
+            peak = self._trailing.update(utc_ms, equity)
+            if max(peak, self.baseline) != daily.reference:  # peaks also age out of 24 h
+                daily.rearm(self.baseline, peak)
+                self._arm_fall_gate()
         velocity = self.velocity
         if velocity.enabled:
             peak_now = self._peak.update(utc_ms, equity)
             if peak_now != velocity.peak:
                 velocity.rearm(peak_now)
-            check(_VELOCITY, velocity.band, fallen)
-        if self.leverage.enabled:
-            check(_LEVERAGE, self.leverage.band, self.leverage.value(book.notional, equity))
-        if self.margin.enabled:
-            check(_MARGIN, self.margin.band, self.margin.value(equity, book.margin))
+                self._arm_fall_gate()
+        if fallen < self._fall_gate:  # every enabled fall rule OK and above its warning
+            for code in self._fall_codes:
+                values[code] = fallen
+        else:
+            self._fall_rules(fallen)
+        rule = self.leverage
+        if rule.enabled:
+            value = rule.value(book.notional, equity)
+            if value >= rule.band.warning or levels[_LEVERAGE] is not _OK:
+                self._observe(_LEVERAGE, rule.band, value)
+            else:
+                values[_LEVERAGE] = value
+        margin = self.margin
+        if margin.enabled:
+            value = margin.value(equity, book.margin)
+            if value >= margin.band.warning or levels[_MARGIN] is not _OK:
+                self._observe(_MARGIN, margin.band, value)
+            else:
+                values[_MARGIN] = value
+
+    def _fall_rules(self, fallen: int) -> None:
+        """Drawdown, daily loss and velocity one by one: some are near or past a level."""
+        if self.drawdown.enabled:
+            self._check(_DRAWDOWN, self.drawdown.band, fallen)
+        if self.daily.enabled:
+            self._check(_DAILY, self.daily.band, fallen)
+        if self.velocity.enabled:
+            self._check(_VELOCITY, self.velocity.band, fallen)
+
+    def _arm_fall_gate(self) -> None:
+        """One comparison for the three "fall" rules on a quiet tick.
+
+        Each classifies the same value (``-equity``) and, while OK, needs ``_observe`` only from
+        its warning up; so while all enabled ones are OK, ``-equity`` below the lowest of their
+        warnings means none needs it. Any of them not OK closes the gate (-inf: check each).
+        Must run after anything that moves their bands (a re-arm) or their levels.
+        """
+        gate: Decimal | int | float = _INF
+        levels = self.levels
+        for code, band in self._fall_bands:
+            if levels[code] is not _OK:
+                gate = -_INF
+                break
+            gate = min(gate, band.warning)
+        self._fall_gate = gate
 
     def _exposure_rules(self) -> None:
         if not self.exposure.enabled:
@@ -269,6 +357,7 @@ class Evaluator:
             trailing = self._trailing
             peak = trailing.update(now_ms, self.book.equity) if trailing is not None else None
             self.daily.rearm(self.baseline, peak)
+            self._arm_fall_gate()
             self.trades_today = 0
             if self.exposure.enabled:
                 self._observe(C.TRADES_PER_DAY, self.exposure.trades_per_day, 0)
@@ -289,6 +378,8 @@ class Evaluator:
             new = Level.OK
         if new is not current:
             self.levels[code] = new
+            if code in _FALL_CODES:
+                self._arm_fall_gate()
             action = self._bands[code][2] if new is Level.BREACH else None
             self._pending.append(LevelChange(self.reading(code), current, action))
 
