@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import JsonValue
@@ -27,6 +28,13 @@ __all__ = ["Guard"]
 
 _EVENT = {Level.BREACH: "risk.breach", Level.WARNING: "risk.warning", Level.OK: "risk.cleared"}
 _LEVEL_NAME = {Level.OK: "ok", Level.WARNING: "warning", Level.BREACH: "breach"}
+
+
+def _shown(value: Decimal | int) -> str:
+    """A reading for the human reason text: 4 decimals at most (the exact value is evidence)."""
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 class Guard:
@@ -93,7 +101,7 @@ class Guard:
             **cause,
         }
         detail = (
-            f"{reading.code.value} {reading.value}{reading.unit} reached limit "
+            f"{reading.code.value} {_shown(reading.value)}{reading.unit} reached limit "
             f"{reading.limit}{reading.unit}"
         )
         assert first.action is not None

@@ -227,3 +227,19 @@ def test_breach_with_trigger_then_breach_events_and_trip_evidence_name_the_tick(
     assert view.record.evidence["symbol"] == "EURUSD"
     risk_events = [f for n, f in sink.events[start:] if n.startswith("risk.")]
     assert risk_events and all(f["tick_time_msc"] == 1_772_443_800_123 for f in risk_events)
+
+
+def test_trip_reason_when_reading_has_many_digits_then_shows_four_decimals_and_exact_evidence(
+    rig: tuple[Desk, Guard],
+) -> None:
+    """The human reason is short; the exact reading stays in the evidence."""
+    desk, guard = rig
+
+    view = guard.handle(desk.tick(FLASH_CRASH[-1]))
+
+    assert view is not None and view.record is not None
+    shown = view.reason.split()[1]
+    assert len(shown.split(".")[1]) <= 5  # "2.0357%": four decimals and the unit
+    assert Decimal(view.record.evidence["value"]).quantize(Decimal("0.0001")) == Decimal(
+        shown.rstrip("%")
+    )

@@ -1,7 +1,8 @@
 """``riskguard demo``: paper terminal + monitor + engine as three real processes, with a live view.
 
-Runs a scenario (default ``flash_crash``) against the config given (state and evidence log under
-``./var/demo`` unless RISKGUARD_STATE_DIR / RISKGUARD_LOG_DIR say otherwise), shows breaker state,
+Runs a scenario (default ``flash_crash``) against the config given (derived config and process
+output in ``--run-dir``, default ``./var/demo``; state and evidence log there too unless
+RISKGUARD_STATE_DIR / RISKGUARD_LOG_DIR say otherwise), shows breaker state,
 equity, drawdown, daily loss, leverage, feed age and orders, and ends once the breaker has been
 HALTED for a few seconds (or the time limit passes). Ctrl-C stops everything; no process is left.
 """
@@ -9,7 +10,6 @@ HALTED for a few seconds (or the time limit passes). Ctrl-C stops everything; no
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -19,25 +19,24 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from execution.cli.common import EXIT_FAILURE, EXIT_OK, config_path
+from execution.verify.derive import derive_config
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import SystemClock
 from risk.config import load_config
 from risk.events import NullSink
 from risk.monitor_snapshot import load_snapshot
+from risk.outbox import segment_files
 
 __all__ = ["add_parser"]
 
 DEMO_DIR = Path("var/demo")
-_DEMO_LINES = {
-    "broker.port": "  port: {port}",
-    "broker.backend": "  backend: paper",
-    "trading_hours.days": "  days: [mon, tue, wed, thu, fri, sat, sun]",
-}
+_EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,6 +45,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--speed", type=float, default=1.0)
     demo.add_argument("--max-seconds", type=float, default=120.0)
+    demo.add_argument(
+        "--run-dir", type=Path, default=DEMO_DIR, help="derived config, process output, state"
+    )
     demo.add_argument(
         "--position", default="EURUSD:buy:1", help="the book at start (SYMBOL:buy|sell:LOTS)"
     )
@@ -59,24 +61,48 @@ def _free_port() -> int:
         return port
 
 
-def _derived_config(source: Path, port: int, run_dir: Path) -> Path:
-    """The operator's config with the paper terminal's port and every day a trading day (a demo
-    on a weekend should still show something): written to a file, not patched in memory."""
-    lines = source.read_text(encoding="utf-8").splitlines()
-    section = ""
-    out = []
-    for line in lines:
-        if line and not line[0].isspace() and line.rstrip().endswith(":"):
-            section = line.rstrip()[:-1]
-        key = f"{section}.{line.strip().split(':', 1)[0]}"
-        out.append(_DEMO_LINES.get(key, line).format(port=port))
-    target = run_dir / "risk_limits.yaml"
-    target.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return target
+def _derived_config(source: Path, port: int, run_dir: Path, env: dict[str, str]) -> Path:
+    """The operator's config with the paper terminal's port, the demo's own state and log dirs
+    (so the commands printed at the end work as they are) and every day a trading day (a demo on
+    a weekend should still show something): written to a file, not patched in memory."""
+    overrides = {
+        "broker.port": port,
+        "broker.backend": "paper",
+        "trading_hours.days": _EVERY_DAY,
+        "paths.state_dir": str(Path(env["RISKGUARD_STATE_DIR"]).resolve()),
+        "paths.log_dir": str(Path(env["RISKGUARD_LOG_DIR"]).resolve()),
+    }
+    return derive_config(source, run_dir / "risk_limits.yaml", overrides=overrides)
+
+
+class _OrderCount:
+    """Orders sent and denied over every evidence segment, reading only bytes not seen yet."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self._log_dir = log_dir
+        self._offsets: dict[int, int] = {}
+        self.sent = 0
+        self.denied = 0
+
+    def refresh(self) -> None:
+        for number, path in segment_files(self._log_dir):
+            offset = self._offsets.get(number, 0)
+            try:
+                with path.open("rb") as handle:
+                    handle.seek(offset)
+                    chunk = handle.read()
+            except FileNotFoundError:  # retention removed it
+                continue
+            end = chunk.rfind(b"\n") + 1  # a line still being written is read next time
+            for line in chunk[:end].splitlines():
+                event = orjson.loads(line).get("event") if line.strip() else None
+                self.sent += event == "engine.order_sent"
+                self.denied += event == "engine.order_denied"
+            self._offsets[number] = offset + end
 
 
 def _demo(args: argparse.Namespace) -> int:
-    run_dir = DEMO_DIR
+    run_dir: Path = args.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
@@ -84,9 +110,17 @@ def _demo(args: argparse.Namespace) -> int:
         "RISKGUARD_LOG_DIR": os.environ.get("RISKGUARD_LOG_DIR", str(run_dir / "log")),
     }
     port = _free_port()
-    cfg_path = _derived_config(config_path(args), port, run_dir)
+    cfg_path = _derived_config(config_path(args), port, run_dir, env)
     config = load_config(cfg_path, env=env)
     base = [sys.executable, "-m", "execution.cli", "--config", str(cfg_path)]
+    state_dir = Path(env["RISKGUARD_STATE_DIR"])
+    breaker = CircuitBreaker(
+        state_dir,
+        role="demo",
+        clock=SystemClock(),
+        sink=NullSink(),
+        heartbeat_timeout_ms=config.heartbeat.timeout_ms,
+    )
     logs = {name: open(run_dir / f"{name}.out", "wb") for name in ("paper", "monitor", "engine")}  # noqa: SIM115
     procs: dict[str, subprocess.Popen[bytes]] = {}
     console = Console()
@@ -114,23 +148,16 @@ def _demo(args: argparse.Namespace) -> int:
         procs["monitor"] = subprocess.Popen(
             [*base, "monitor"], env=env, stdout=logs["monitor"], stderr=subprocess.STDOUT
         )
-        state_dir = Path(env["RISKGUARD_STATE_DIR"])
         _wait_monitor(state_dir, procs["monitor"])
         procs["engine"] = subprocess.Popen(
             [*base, "engine"], env=env, stdout=logs["engine"], stderr=subprocess.STDOUT
         )
-        breaker = CircuitBreaker(
-            state_dir,
-            role="demo",
-            clock=SystemClock(),
-            sink=NullSink(),
-            heartbeat_timeout_ms=config.heartbeat.timeout_ms,
-        )
+        orders = _OrderCount(Path(env["RISKGUARD_LOG_DIR"]))
         halted_at: float | None = None
         deadline = time.monotonic() + args.max_seconds
         with Live(console=console, refresh_per_second=4) as live:
             while time.monotonic() < deadline:
-                live.update(_view(breaker, state_dir, Path(env["RISKGUARD_LOG_DIR"]), procs))
+                live.update(_view(breaker, state_dir, orders, procs))
                 if any(p.poll() is not None for p in procs.values()):
                     break
                 view = breaker.read()
@@ -149,11 +176,17 @@ def _demo(args: argparse.Namespace) -> int:
     console.print(
         f"\nbreaker: [bold]{view.state.value}[/] trigger {view.trigger.value}: {view.reason}"
     )
-    console.print(f"inspect:  riskguard --config {cfg_path} breaker status")
-    console.print(f"events:   {env['RISKGUARD_LOG_DIR']}/evidence.jsonl")
-    console.print(
-        f"reset:    riskguard --config {cfg_path} breaker reset --operator you --reason '...'"
-    )
+    rg = f"riskguard --config {cfg_path}"
+    cooldown = config.kill_switch.recovery_cooldown_seconds
+    for line in (
+        f"inspect:  {rg} status",
+        f"events:   {rg} logs --event 'breaker.*' --event 'risk.*'",
+        f"reset:    {rg} breaker reset --operator you --reason '...' --rebaseline-peak"
+        f" --rebaseline-daily   (allowed {cooldown} s after the trip; the rebaseline flags"
+        " accept the loss: peak and daily baseline restart at today's equity, else the monitor"
+        " would trip again and the reset is refused)",
+    ):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
     crashed = [n for n, p in procs.items() if p.returncode not in (0, -signal.SIGTERM)]
     if crashed:
         console.print(f"[red]exited abnormally: {', '.join(crashed)} (see {run_dir}/*.out)[/]")
@@ -202,7 +235,7 @@ def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 def _view(
     breaker: CircuitBreaker,
     state_dir: Path,
-    log_dir: Path,
+    orders: _OrderCount,
     procs: dict[str, subprocess.Popen[bytes]],
 ) -> Table:
     view, gate = breaker.read(), breaker.gate()
@@ -220,14 +253,8 @@ def _view(
             if rule is not None:
                 value = f"{Decimal(rule.value):.4f}"
                 table.add_row(code.lower(), f"{value} / {rule.limit} [{rule.level}]")
-    sent = denied = 0
-    evidence = log_dir / "evidence.jsonl"
-    if evidence.exists():
-        for line in evidence.read_text(encoding="utf-8").splitlines()[-5000:]:
-            event = json.loads(line).get("event")
-            sent += event == "engine.order_sent"
-            denied += event == "engine.order_denied"
-    table.add_row("orders sent / denied", f"{sent} / {denied}")
+    orders.refresh()
+    table.add_row("orders sent / denied", f"{orders.sent} / {orders.denied}")
     table.add_row(
         "processes",
         " ".join(f"{n}:{'up' if p.poll() is None else p.returncode}" for n, p in procs.items()),
