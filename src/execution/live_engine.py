@@ -108,7 +108,11 @@ class LiveEngine:
         if mono >= self._positions_due:
             self._positions_due = mono + self.config.feed.positions_poll_interval_ms * _MS
             self._positions = self._gw.positions()
-        for tick in poll_ticks(self._gw, self._cursors):
+        ticks = poll_ticks(self._gw, self._cursors)
+        if not ticks:  # a quiet market: still report a gate change within one poll
+            gate = self.breaker.gate()
+            self._note_gate(gate.state, gate.reason_code, None)
+        for tick in ticks:
             if tick_defect(tick, self._last_good.get(tick.symbol)) is not None:
                 continue  # a bad tick never reaches the strategy (the monitor counts it)
             self._last_good[tick.symbol] = tick
@@ -240,15 +244,16 @@ class LiveEngine:
             self._sink.emit("engine.trip_failed", reason_code=code.value, error=str(exc))
         self._sink.emit("engine.tripped", reason_code=code.value, reason=reason)
 
-    def _note_gate(self, state: BreakerState, reason: ReasonCode, tick: Tick) -> None:
-        """An event when the gate differs from the last tick's, naming the tick that saw it."""
+    def _note_gate(self, state: BreakerState, reason: ReasonCode, tick: Tick | None) -> None:
+        """An event when the gate differs from the last one read, naming the tick that saw it
+        (None when it was read in a poll without ticks)."""
         if state is not self._last_gate:
             self._sink.emit(
                 "engine.gate_changed",
                 state=state.value,
                 reason_code=reason.value,
-                symbol=tick.symbol,
-                tick_time_msc=tick.time_msc,
+                symbol=tick.symbol if tick is not None else None,
+                tick_time_msc=tick.time_msc if tick is not None else None,
             )
             self._last_gate = state
 
