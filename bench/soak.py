@@ -9,7 +9,8 @@ count and recent tick-processing p50/p99, the evidence log size and (with Kafka)
 yet delivered. After the warm-up it fits a line to each guard process's RSS and reports growth
 per 1M ticks and per hour. Exit 1 when the monitor or the engine grows more than 1 MiB per 1M
 ticks, any guard process's fd count grows, the delivery backlog is left behind, a process dies,
-or too few ticks were seen after the warm-up to judge (the fit needs ``--min-ticks``). The paper
+or too few ticks were seen after the warm-up to judge (``--min-ticks``; a slow machine runs on
+past ``--minutes`` for them, up to ``--max-minutes``). The paper
 terminal is the broker's stand-in: reported, not judged. Results JSON in var/bench/soak.json.
 """
 
@@ -147,6 +148,17 @@ def _print_row(row: dict[str, float], header: bool) -> None:
     print(" ".join(out), flush=True)
 
 
+def _done(samples: list[dict[str, float]], args: argparse.Namespace, elapsed: float) -> bool:
+    """``--minutes`` at least; longer, up to ``--max-minutes``, while the ticks seen after the
+    warm-up are fewer than ``--min-ticks`` (a slow machine runs longer rather than unjudged)."""
+    if elapsed >= args.max_minutes * 60:
+        return True
+    if elapsed < args.minutes * 60:
+        return False
+    steady = [s["ticks"] for s in samples if s["t"] >= args.warmup]
+    return len(steady) >= 3 and steady[-1] - steady[0] >= args.min_ticks
+
+
 def _judge(samples: list[dict[str, float]], args: argparse.Namespace) -> dict[str, Any]:
     steady = [s for s in samples if s["t"] >= args.warmup]
     failures: list[str] = []
@@ -182,6 +194,9 @@ def _judge(samples: list[dict[str, float]], args: argparse.Namespace) -> dict[st
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=4.0)
+    parser.add_argument(
+        "--max-minutes", type=float, help="run on until --min-ticks (default 2 x --minutes)"
+    )
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between samples")
     parser.add_argument("--speed", type=float, default=2500.0, help="scenario speed-up")
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds before fitting")
@@ -191,6 +206,7 @@ def main() -> int:
         "--tracemalloc", choices=PROCS, help="diff this process's Python allocations (slow)"
     )
     args = parser.parse_args()
+    args.max_minutes = max(args.max_minutes or 2 * args.minutes, args.minutes)
     root = ROOT / "var" / "bench" / "soak"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -213,8 +229,8 @@ def main() -> int:
             stack.start_engine()
             pids = {name: stack.procs[name].pid for name in PROCS}
             start = time.monotonic()
-            while (elapsed := time.monotonic() - start) < args.minutes * 60:
-                time.sleep(min(args.interval, args.minutes * 60 - elapsed))
+            while not _done(samples, args, time.monotonic() - start):
+                time.sleep(args.interval)
                 samples.append(_sample(stack, start, args.kafka != "none"))
                 _print_row(samples[-1], header=len(samples) == 1)
         finally:

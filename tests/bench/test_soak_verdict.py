@@ -92,3 +92,21 @@ def test_backlog_when_delivery_left_a_mebibyte_behind_then_fails(soak: ModuleTyp
 
     assert behind["failures"] == ["delivery left 1025 KiB behind"]
     assert kept_up["failures"] == []
+
+
+@pytest.mark.parametrize(
+    ("elapsed_s", "ticks_per_s", "done"),
+    [
+        (200, 10_000, False),  # before --minutes: never done
+        (240, 10_000, True),  # --minutes reached with 1.8M ticks after the warm-up
+        (300, 4_000, False),  # past --minutes, 0.96M ticks: run on for a verdict
+        (480, 1_000, True),  # --max-minutes: stop (and the verdict says too few ticks)
+    ],
+)
+def test_run_length_when_machine_is_slow_then_runs_on_until_enough_ticks(
+    soak: ModuleType, elapsed_s: int, ticks_per_s: float, done: bool
+) -> None:
+    args = argparse.Namespace(warmup=60.0, min_ticks=1_000_000, minutes=4.0, max_minutes=8.0)
+    samples = [s for s in _samples(minutes=8, ticks_per_s=ticks_per_s) if s["t"] <= elapsed_s]
+
+    assert soak._done(samples, args, float(elapsed_s)) is done
