@@ -125,6 +125,28 @@ class RiskMonitor:
         self._sink.emit("monitor.stopped", login=self.account)
 
     # ------------------------------------------------------------------ the loop
+    def _evaluate_ticks(self, guard: Guard, now_ms: int) -> None:
+        """Every new tick through the evaluator; a level change goes to the guard naming it."""
+        ev = guard.evaluator
+        latencies = self._latencies
+        record = self._record
+        monotonic_ns = self._clock.monotonic_ns
+        newest = 0
+        for tick in poll_ticks(self._gw, self._cursors):
+            newest = max(newest, tick.time_msc)
+            received = monotonic_ns()
+            changes = ev.on_tick(tick, now_ms, received)
+            if changes:
+                guard.handle(changes, {"symbol": tick.symbol, "tick_time_msc": tick.time_msc})
+            latencies.append(monotonic_ns() - received)
+            self.ticks += 1
+            if record is not None:  # per-tick decisions for Kafka: one deque append
+                record(
+                    (now_ms * 1000, tick.symbol, tick.bid, tick.ask, ev.book.equity, len(changes))
+                )
+        if newest:
+            self._track_offset(newest, now_ms)
+
     def run_once(self) -> None:
         guard = self._guard
         assert guard is not None, "start() first"
@@ -148,30 +170,7 @@ class RiskMonitor:
                 for deal in self._gw.deals_since(self._last_deal_ms):
                     self._last_deal_ms = max(self._last_deal_ms, deal.time_msc)
                     guard.handle(ev.on_deal(deal, now_ms))
-            latencies = self._latencies
-            record = self._record
-            newest = 0
-            for tick in poll_ticks(self._gw, self._cursors):
-                newest = max(newest, tick.time_msc)
-                received = self._clock.monotonic_ns()
-                changes = ev.on_tick(tick, now_ms, received)
-                if changes:
-                    guard.handle(changes, {"symbol": tick.symbol, "tick_time_msc": tick.time_msc})
-                latencies.append(self._clock.monotonic_ns() - received)
-                self.ticks += 1
-                if record is not None:  # per-tick decisions for Kafka: one deque append
-                    record(
-                        (
-                            now_ms * 1000,
-                            tick.symbol,
-                            tick.bid,
-                            tick.ask,
-                            ev.book.equity,
-                            len(changes),
-                        )
-                    )
-            if newest:
-                self._track_offset(newest, now_ms)
+            self._evaluate_ticks(guard, now_ms)
             healthy = True
             if self._blind_since is not None:
                 blind_ms = (mono - self._blind_since) / _MS

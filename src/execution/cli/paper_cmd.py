@@ -2,6 +2,12 @@
 
 The engine and the monitor connect to it exactly as they would to a terminal under Wine. It keeps
 serving after the scenario ends (prices freeze, so a monitor sees the feed go stale).
+
+``--account-file`` makes the account outlive the process, as a broker's server does: restored at
+start when the file exists (the scenario starts over, the books do not), rewritten after every
+change. ``--position`` is the book of a new account only: on a restored one it is ignored (the
+saved positions are the book; re-opening would double it at every restart). A damaged file exits
+1 and is left as it is.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ import math
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from execution.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from execution.mt5.bridge import make_server
 from execution.mt5.constants import PositionType
+from execution.paper.account_file import AccountFileError
 from execution.paper.runner import run_scenario
 from execution.paper.scenarios import build_scenario
 from execution.paper.terminal import PaperTerminal
@@ -33,7 +41,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="append",
         default=[],
         metavar="SYMBOL:buy|sell:LOTS",
-        help="open this position at the first price (the account's existing book); repeatable",
+        help="open this position at the first price (the account's existing book); repeatable; "
+        "a new account's only: ignored when --account-file restores one",
+    )
+    paper.add_argument(
+        "--account-file",
+        type=Path,
+        metavar="PATH",
+        help="keep the account (balance, positions, deals, ticket numbers) in this JSON file "
+        "across restarts: restored if it exists, rewritten after every change; a damaged file "
+        "refuses to start",
     )
     paper.set_defaults(handler=_paper)
 
@@ -53,7 +70,28 @@ def _paper(args: argparse.Namespace) -> int:
     except ValueError as exc:
         sys.stderr.write(f"paper-terminal: {exc}\n")
         return EXIT_USAGE
-    terminal = PaperTerminal(seed=args.seed)
+    try:
+        terminal = PaperTerminal(seed=args.seed, account_file=args.account_file)
+    except AccountFileError as exc:
+        sys.stderr.write(
+            f"paper-terminal: {exc}\nrefusing to start: fix the file, or move it away to start "
+            "a new account\n"
+        )
+        return EXIT_FAILURE
+    account_line = ""
+    if args.account_file is not None:
+        books = terminal.ledger  # nobody else uses the terminal yet
+        account_line = (
+            f"paper-terminal: account {'restored from' if terminal.restored else 'new, saved to'} "
+            f"{args.account_file}: balance {books.balance}, {len(books.positions)} open "
+            f"position(s), {len(books.deals)} deal(s)\n"
+        )
+    if terminal.restored:
+        if book:
+            sys.stderr.write(
+                f"paper-terminal: --position ignored: account restored from {args.account_file}\n"
+            )
+        book = []
     server = make_server(terminal, host, int(port_text))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -67,6 +105,7 @@ def _paper(args: argparse.Namespace) -> int:
             pass
         terminal.open_position_directly(symbol, side, lots, comment="initial book")
     sys.stdout.write(f"paper-terminal: {scenario.name} on {args.listen} (seed {args.seed})\n")
+    sys.stdout.write(account_line)
     sys.stdout.flush()
     stop.wait()
     server.close()

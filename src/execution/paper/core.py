@@ -2,6 +2,13 @@
 
 Thread-safe: one re-entrant lock around every method. Memory: ticks are bounded per symbol
 (``tick_history``); deals are kept for the whole session.
+
+With ``account_file`` the account outlives the process, as on a broker's server: an existing file
+is restored (balance, positions, deals, ticket numbers, last prices; ``restored`` is then True and
+``AccountSettings.balance`` is not deposited again), a missing one is created, and every ledger
+mutation rewrites it under the lock before the call returns. An unusable file raises
+``AccountFileError`` from the constructor; a failed write raises ``OSError`` from the call that
+mutated (the books in memory keep the change; the next successful write carries it).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 from execution.mt5.constants import (
@@ -23,6 +31,7 @@ from execution.mt5.constants import (
     TradeRetcode,
 )
 from execution.mt5.types import Tick, TradeDeal, TradePosition
+from execution.paper import account_file as _account_file
 from execution.paper.accounting import Quote, check_currencies
 from execution.paper.ledger import REASON_CLIENT, REASON_SO, Ledger
 from execution.paper.settings import DEFAULT_SYMBOLS, AccountSettings, SymbolSettings
@@ -51,6 +60,7 @@ class TerminalCore:
         seed: int = 0,
         slippage_points: int = 0,
         tick_history: int = 100_000,
+        account_file: Path | None = None,
     ) -> None:
         self.settings = account or AccountSettings()
         for s in symbols:
@@ -70,7 +80,22 @@ class TerminalCore:
         self._send_retcodes: deque[TradeRetcode] = deque()
         self._connected = True
         self._request_ids = 0
-        self.ledger = Ledger(self.settings, self.server_time_msc())
+        self.account_file = account_file
+        saved = (
+            _account_file.load(account_file, self.settings, self._symbols)
+            if account_file is not None
+            else None
+        )
+        self.restored = saved is not None
+        if saved is None:
+            self.ledger = Ledger(self.settings, self.server_time_msc())
+        else:
+            self.ledger = Ledger.restore(self.settings, saved.ledger)
+            self._quotes.update(saved.quotes)
+        if account_file is not None:
+            self.ledger.on_change = self._save_account
+            if saved is None:
+                self._save_account()
 
     # -- scriptable hooks (not part of Mt5Api; never fail, raise on misuse) -------------------
 
@@ -152,6 +177,11 @@ class TerminalCore:
             return self._rings[symbol].max_time_msc
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _save_account(self) -> None:
+        """The ledger's ``on_change``: runs under the lock (every ledger mutation does)."""
+        assert self.account_file is not None
+        _account_file.save(self.account_file, self.settings, self.ledger.state(), self._quotes)
 
     def _stop_out(self) -> None:
         so = self.settings.margin_so_so

@@ -2,13 +2,15 @@
 
 Not thread-safe on its own; the terminal calls it under its lock. The deal history is kept for
 the whole session (one balance deal plus two deals per round trip: a few MB per 10k trades).
+``state()``/``Ledger.restore`` take and rebuild the books whole (the account file, see
+``account_file``); ``on_change`` runs after every mutation (deposit, open, close), still under the
+caller's lock, so a persisted copy never lags behind what a client has seen.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from execution.mt5.constants import DealEntry, DealType, PositionType
@@ -27,12 +29,18 @@ from execution.paper.accounting import (
 from execution.paper.settings import AccountSettings, SymbolSettings
 
 __all__ = [
+    "FIRST_DEAL",
+    "FIRST_ORDER",
     "REASON_CLIENT",
     "REASON_EXPERT",
     "REASON_SO",
     "Ledger",
+    "LedgerState",
     "OpenPosition",
 ]
+
+FIRST_ORDER = 100_000_001  # order tickets; a position's ticket is its opening order's
+FIRST_DEAL = 50_000_001
 
 # MT5 DEAL_REASON_* / POSITION_REASON_* values (MQL5 docs; not recorded in mt5-api.md).
 REASON_CLIENT = 0  # opened by hand in the terminal: our "behind the engine's back" positions
@@ -58,19 +66,63 @@ class OpenPosition:
         return Holding(self.symbol, self.type, vol, self.price_open, self.time_msc)
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerState:
+    """The books, whole: what an account file holds (positions by ticket, deals oldest first).
+
+    ``next_order``/``next_deal`` are the next tickets to hand out; a restore continues from them,
+    so no ticket is ever issued twice for the account.
+    """
+
+    balance: Decimal
+    positions: tuple[OpenPosition, ...]
+    deals: tuple[TradeDeal, ...]
+    next_order: int
+    next_deal: int
+
+
 class Ledger:
     def __init__(self, settings: AccountSettings, now_msc: int) -> None:
         self.settings = settings
         self.balance = ZERO
         self.positions: dict[int, OpenPosition] = {}
         self.deals: list[TradeDeal] = []
-        self._orders = itertools.count(100_000_001)
-        self._deals = itertools.count(50_000_001)
+        self._next_order = FIRST_ORDER
+        self._next_deal = FIRST_DEAL
+        self.on_change: Callable[[], None] | None = None
         if settings.balance:
             self.deposit(settings.balance, now_msc)
 
+    @classmethod
+    def restore(cls, settings: AccountSettings, state: LedgerState) -> Ledger:
+        """The books as ``state`` left them (no opening deposit: that is in its history)."""
+        ledger = cls(replace(settings, balance=ZERO), 0)
+        ledger.settings = settings
+        ledger.balance = state.balance
+        ledger.positions = {p.ticket: replace(p) for p in state.positions}
+        ledger.deals = list(state.deals)
+        ledger._next_order = state.next_order
+        ledger._next_deal = state.next_deal
+        return ledger
+
+    def state(self) -> LedgerState:
+        """A copy of the books (positions copied: the ledger mutates its own in place)."""
+        return LedgerState(
+            self.balance,
+            tuple(replace(p) for p in self.positions.values()),
+            tuple(self.deals),
+            self._next_order,
+            self._next_deal,
+        )
+
     def next_order(self) -> int:
-        return next(self._orders)
+        order = self._next_order
+        self._next_order += 1
+        return order
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def summary(self, quotes: Mapping[str, Quote], now_msc: int) -> Summary:
         s = self.settings
@@ -87,10 +139,12 @@ class Ledger:
         """A balance operation (``DEAL_TYPE_BALANCE``); negative for a withdrawal."""
         amount = money(amount)
         self.balance += amount
-        return self._deal(
+        deal = self._deal(
             self.next_order(), now_msc, DealType.BALANCE, DealEntry.IN, 0, 0, REASON_CLIENT,
             ZERO, ZERO, ZERO, ZERO, amount, "", comment,
         )  # fmt: skip
+        self._changed()
+        return deal
 
     def open(
         self,
@@ -116,6 +170,7 @@ class Ledger:
             order, now_msc, DealType(int(side)), DealEntry.IN, magic, order, reason,
             volume, price, commission, ZERO, ZERO, symbol.name, comment,
         )  # fmt: skip
+        self._changed()
         return deal, pos
 
     def close(
@@ -140,10 +195,12 @@ class Ledger:
             pos.volume -= volume
             pos.time_update_msc = now_msc
         deal_type = DealType.SELL if pos.type is PositionType.BUY else DealType.BUY
-        return self._deal(
+        deal = self._deal(
             order, now_msc, deal_type, DealEntry.OUT, magic, pos.ticket, reason,
             volume, price, commission, swap, profit, pos.symbol.name, comment,
         )  # fmt: skip
+        self._changed()
+        return deal
 
     def realised(
         self, pos: OpenPosition, volume: Decimal, price: Decimal, quote: Quote, now_msc: int
@@ -200,8 +257,10 @@ class Ledger:
         symbol: str,
         comment: str,
     ) -> TradeDeal:
+        ticket = self._next_deal
+        self._next_deal += 1
         deal = TradeDeal(
-            ticket=next(self._deals),
+            ticket=ticket,
             order=order,
             time=now_msc // 1000,
             time_msc=now_msc,

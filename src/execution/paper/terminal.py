@@ -67,7 +67,8 @@ class PaperTerminal(TerminalCore):
     """A simulated MT5 terminal with one hedging account. See the module docstring.
 
     ``PaperTerminal(account=AccountSettings(), symbols=DEFAULT_SYMBOLS, *, clock=SystemClock(),
-    seed=0, slippage_points=0, tick_history=100_000)``.
+    seed=0, slippage_points=0, tick_history=100_000, account_file=None)``; ``account_file``
+    keeps the account across restarts (see ``core``).
     """
 
     # -- connection -------------------------------------------------------------------------

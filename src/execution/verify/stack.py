@@ -157,12 +157,21 @@ class Stack:
         )
 
     def start_paper(
-        self, scenario: str, *, speed: float = 1.0, position: str | None = "EURUSD:buy:1"
+        self,
+        scenario: str,
+        *,
+        speed: float = 1.0,
+        position: str | None = "EURUSD:buy:1",
+        account_file: Path | None = None,
     ) -> None:
+        """Start (or restart: same port) the paper terminal; ``account_file``: its
+        ``--account-file``, so a restart keeps the account."""
         args = ["paper-terminal", "--scenario", scenario, "--seed", "7", "--speed", str(speed)]
         args += ["--listen", f"127.0.0.1:{self.port}"]
         if position:
             args += ["--position", position]
+        if account_file is not None:
+            args += ["--account-file", str(account_file)]
         self.spawn("paper", *args)
 
         def listening() -> bool:
