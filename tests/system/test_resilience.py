@@ -37,7 +37,8 @@ def test_terminal_frozen_5s_when_grace_configured_then_trips_exactly_as_configur
         stack.start_paper("normal")
         stack.start_monitor()
         stack.start_engine()
-        time.sleep(2.0)  # let the engine trade a little so there are deals to re-read
+        # the engine trades first, so there are deals to re-read after the outage
+        wait_for(lambda: _engine_opened(stack), 60, "the engine to open a position")
         stack.procs["paper"].send_signal(signal.SIGSTOP)
         time.sleep(5.0)
         stack.procs["paper"].send_signal(signal.SIGCONT)
