@@ -36,9 +36,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.support.kafka_broker: the embedded broker
+sys.path.insert(0, str(ROOT))
 
-from tests.support.kafka_broker import EXTERNAL_ENV, KafkaBroker, create_topics  # noqa: E402
+from execution.verify.kafka_broker import EmbeddedKafka, create_topics  # noqa: E402
+
+EXTERNAL_ENV = "KAFKA_BOOTSTRAP_SERVERS"  # an external broker instead of the embedded one
 
 from execution.delivery import Delivery, DeliverySettings  # noqa: E402
 from risk.clock import SystemClock  # noqa: E402
@@ -296,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     external = os.environ.get(EXTERNAL_ENV)
-    broker = None if external else KafkaBroker()
+    broker = None if external else EmbeddedKafka()
     if broker is not None:
         print("starting the embedded Kafka broker ...", flush=True)
         broker.start()
@@ -347,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "loadavg_1_5_15": os.getloadavg(),  # other processes skew wall-time figures
         },
-        "broker": "external" if external else "embedded Apache Kafka (tests.support.kafka_broker)",
+        "broker": "external" if external else "embedded Apache Kafka",
         "tick_path": tick,
         "append": append,
         "delivery": delivery,

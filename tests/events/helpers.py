@@ -12,11 +12,11 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from execution.delivery import DeliverySettings
+from execution.verify.kafka_broker import create_topics
 from risk.clock import Clock, SystemClock
 from risk.journal import EvidenceLog
 from risk.outbox import Position, segment_files
 from risk.outbox_reader import OutboxReader
-from tests.support.kafka_broker import create_topics
 
 PARTITIONS = 3
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from execution.delivery import Delivery
+from execution.verify.kafka_broker import EmbeddedKafka
 from tests.events.helpers import (
     consume,
     delivery_state,
@@ -18,7 +19,6 @@ from tests.events.helpers import (
     outbox_events,
     wait_for,
 )
-from tests.support.kafka_broker import KafkaBroker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -51,7 +51,7 @@ class _Emitter(threading.Thread):
 
 
 def test_deliver_when_broker_sigkilled_and_restarted_under_load_then_no_event_lost(
-    tmp_path: Path, kafka_broker: KafkaBroker
+    tmp_path: Path, kafka_broker: EmbeddedKafka
 ) -> None:
     """≥20 s at 1,000 events/s with a broker SIGKILL + restart: 0 lost; duplicates reported."""
     topics = new_topics(kafka_broker.bootstrap, "outage")

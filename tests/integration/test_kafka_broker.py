@@ -8,7 +8,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
-from tests.support.kafka_broker import KafkaBroker, create_topics
+from execution.verify.kafka_broker import EmbeddedKafka, create_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -82,7 +82,7 @@ def test_consume_when_100_messages_acked_by_idempotent_producer_then_exactly_tho
 
 @pytest.mark.slow
 def test_restart_when_broker_sigkilled_then_acked_messages_survive_and_produce_works(
-    kafka_broker: KafkaBroker,
+    kafka_broker: EmbeddedKafka,
 ) -> None:
     """Messages acked before a SIGKILL are still there after a restart on the same port."""
     topic = _unique_topic("broker-restart")

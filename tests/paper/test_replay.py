@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from execution.paper import ScenarioError, TickEvent, build_scenario
+from execution.paper.replay import inspect_replay, replay_rows
 
 MT5_ROWS = [
     "<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>",
@@ -126,3 +127,25 @@ def test_packaged_sample_when_replayed_then_2000_realistic_eurusd_ticks() -> Non
     assert np.isclose(steps[steps > 0].min(), 0.00001)
     assert (steps == 0).any()  # ask-only rows leave the bid unchanged
     assert 60.0 < events[-1].at < 3600.0
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_replay_rows_when_mt5_export_then_every_row_with_its_own_time_and_carried_quotes(
+    tmp_path: Path, gz: bool
+) -> None:
+    """replay_rows: each non-blank row's own time_msc, BID/ASK carried over, None while unknown;
+    inspect_replay reports the format and whether the file is gzip."""
+    rows = [*MT5_ROWS[:3], "", *MT5_ROWS[3:], "2024.03.01\t23:00:00\t1.08\t\t\t\t2"]
+    path = write(tmp_path / "eurusd_rows.csv", "\r\n".join(rows) + "\r\n", "utf-16", gz=gz)
+    day = 1709251200000  # 2024-03-01T00:00:00Z
+
+    fmt = inspect_replay(path)
+
+    assert (fmt.kind, fmt.delimiter, fmt.symbol, fmt.gzip) == ("mt5", "\t", "EURUSD", gz)
+    assert list(replay_rows(path)) == [
+        (day + 86_399_900, "EURUSD", 1.081, None),
+        (day + 86_399_950, "EURUSD", 1.081, 1.08112),
+        (day + 86_400_123, "EURUSD", 1.08101, 1.08112),
+        (day + 86_401_000, "EURUSD", 1.08101, 1.0811),
+        (day + 82_800_000, "EURUSD", 1.08, 1.0811),  # earlier than the row before: kept as is
+    ]

@@ -29,14 +29,27 @@ from functools import lru_cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TypeAlias, cast
 
 from execution.paper.events import ScenarioError, TickEvent
 from execution.paper.timeconv import epoch_msc
 
-__all__ = ["ReplayFormat", "inspect_replay", "replay_events", "resolve_replay_path"]
+__all__ = [
+    "ReplayFormat",
+    "ReplayRow",
+    "inspect_replay",
+    "replay_events",
+    "replay_rows",
+    "resolve_replay_path",
+]
 
 _SYMBOL_IN_NAME = re.compile(r"[A-Za-z]{6}")
+_GZIP_MAGIC = b"\x1f\x8b"
+
+# One data row: (time_msc, symbol, bid, ask). time_msc is the row's own (broker server) time, as
+# in the file; an empty BID or ASK is carried over from the symbol's previous row, and is None
+# while no earlier row of that symbol had one. A plain tuple: one is made per row.
+ReplayRow: TypeAlias = tuple[int, str, float | None, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,7 @@ class ReplayFormat:
     delimiter: str
     columns: dict[str, int]
     symbol: str | None  # None: per-row symbol column
+    gzip: bool = False  # the file is gzip-compressed (detected by its magic bytes)
 
 
 def resolve_replay_path(name: str) -> Traversable:
@@ -59,11 +73,13 @@ def resolve_replay_path(name: str) -> Traversable:
 
 
 @contextmanager
-def _text(source: Traversable) -> Iterator[IO[str]]:
-    """The file as text, streamed: gunzipped if it starts with the gzip magic, BOM-aware."""
+def _text(source: Traversable) -> Iterator[tuple[IO[str], bool]]:
+    """The file as text, streamed: gunzipped if it starts with the gzip magic, BOM-aware; and
+    whether it was gzip."""
     with source.open("rb") as raw:
         stream: IO[bytes] = raw
-        if raw.read(2) == b"\x1f\x8b":
+        compressed = raw.read(2) == _GZIP_MAGIC
+        if compressed:
             stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw))
         raw.seek(0)
         head = stream.read(3)
@@ -74,10 +90,10 @@ def _text(source: Traversable) -> Iterator[IO[str]]:
         elif head == b"\xef\xbb\xbf":
             encoding = "utf-8-sig"
         with io.TextIOWrapper(stream, encoding=encoding, newline="") as text:
-            yield text
+            yield text, compressed
 
 
-def _format(source: Traversable, header: str) -> ReplayFormat:
+def _format(source: Traversable, header: str, compressed: bool) -> ReplayFormat:
     delimiter = "\t" if "\t" in header else ","
     names = [c.strip().upper() for c in header.rstrip("\r\n").split(delimiter)]
     columns = {n: i for i, n in enumerate(names)}
@@ -98,39 +114,48 @@ def _format(source: Traversable, header: str) -> ReplayFormat:
                 f"{source.name}: no symbol column; name the file SYMBOL_*.csv (e.g. EURUSD_1.csv)"
             )
         symbol = match.group(0).upper()
-    return ReplayFormat(kind, delimiter, columns, symbol)
+    return ReplayFormat(kind, delimiter, columns, symbol, compressed)
 
 
 def inspect_replay(source: Traversable) -> ReplayFormat:
     """Read and check the header only (so a bad file fails when the scenario is built)."""
-    with _text(source) as f:
-        return _format(source, f.readline())
+    with _text(source) as (f, compressed):
+        return _format(source, f.readline(), compressed)
 
 
-def replay_events(source: Traversable) -> Iterator[TickEvent]:
-    with _text(source) as f:
-        fmt = _format(source, f.readline())
-        rows = csv.reader(f, delimiter=fmt.delimiter)
+def replay_rows(source: Traversable) -> Iterator[ReplayRow]:
+    """Every non-blank data row, in file order, streamed; a malformed one raises
+    ``ScenarioError`` with the file and line. Rows whose BID or ASK is still unknown (None) are
+    yielded too, for the caller to skip (and count)."""
+    with _text(source) as (f, compressed):
+        fmt = _format(source, f.readline(), compressed)
         parse = _mt5_row if fmt.kind == "mt5" else _plain_row
-        first: int | None = None
-        at = 0.0
         prev: dict[str, tuple[float | None, float | None]] = {}
-        for line, row in enumerate(rows, start=2):
+        for line, row in enumerate(csv.reader(f, delimiter=fmt.delimiter), start=2):
             if not row or not "".join(row).strip():
                 continue
             try:
                 time_msc, symbol, bid, ask = parse(fmt, row)
             except (ValueError, IndexError) as exc:
                 raise ScenarioError(f"{source.name}:{line}: {exc}") from exc
-            last_bid, last_ask = prev.get(symbol, (None, None))
-            bid = last_bid if bid is None else bid
-            ask = last_ask if ask is None else ask
-            prev[symbol] = (bid, ask)
             if bid is None or ask is None:
-                continue
-            first = time_msc if first is None else first
-            at = max(at, (time_msc - first) / 1000)
-            yield TickEvent(at, symbol, bid, ask)
+                last_bid, last_ask = prev.get(symbol, (None, None))
+                bid = last_bid if bid is None else bid
+                ask = last_ask if ask is None else ask
+            prev[symbol] = (bid, ask)
+            yield time_msc, symbol, bid, ask
+
+
+def replay_events(source: Traversable) -> Iterator[TickEvent]:
+    """The file's ticks as paced events; rows before both BID and ASK are known are skipped."""
+    first: int | None = None
+    at = 0.0
+    for time_msc, symbol, bid, ask in replay_rows(source):
+        if bid is None or ask is None:
+            continue
+        first = time_msc if first is None else first
+        at = max(at, (time_msc - first) / 1000)
+        yield TickEvent(at, symbol, bid, ask)
 
 
 def _number(text: str) -> float | None:

@@ -1,16 +1,15 @@
 """A tick file as a stream of ``risk.models.Tick``, in bounded memory, with a progress position.
 
-The parsing is the paper terminal's (``execution.paper.replay``: MT5 tick export or plain CSV,
-UTF-8/UTF-16/BOM, gzip detected by its magic bytes); this module only keeps what the terminal's
-scenario drops — each row's own ``time_msc`` (broker server time, as in the file, never clamped:
-an out-of-order row reaches the evaluator as an out-of-order tick) — and counts rows. An empty BID
-or ASK carries the previous value over; rows before both are known are skipped, as in the paper
-terminal. A malformed row raises ``ScenarioError`` naming the file and line.
+The parsing is the paper terminal's (``execution.paper.replay.replay_rows``: MT5 tick export or
+plain CSV, UTF-8/UTF-16/BOM, gzip detected by its magic bytes); this module only keeps what the
+terminal's scenario drops — each row's own ``time_msc`` (broker server time, as in the file, never
+clamped: an out-of-order row reaches the evaluator as an out-of-order tick) — and counts rows. An
+empty BID or ASK carries the previous value over; rows before both are known are skipped, as in the
+paper terminal. A malformed row raises ``ScenarioError`` naming the file and line.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,14 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from execution.paper.events import ScenarioError
-from execution.paper.replay import (
-    ReplayFormat,
-    _format,
-    _mt5_row,
-    _plain_row,
-    _text,
-    inspect_replay,
-)
+from execution.paper.replay import ReplayFormat, inspect_replay, replay_rows
 from risk.models import Tick
 
 __all__ = ["TickFile", "open_tick_file"]
@@ -101,30 +93,15 @@ class TickFile:
 
     def _rows(self) -> Iterator[Tick]:
         source = self._source = _Tracked(self.path)
-        name = self.path.name
-        with _text(source) as text:
-            fmt = _format(source, text.readline())
-            parse = _mt5_row if fmt.kind == "mt5" else _plain_row
-            prev: dict[str, tuple[float | None, float | None]] = {}
-            symbols = self.symbols
-            for line, row in enumerate(csv.reader(text, delimiter=fmt.delimiter), start=2):
-                if not row or not "".join(row).strip():
-                    continue
-                self.rows += 1
-                try:
-                    time_msc, symbol, bid, ask = parse(fmt, row)
-                except (ValueError, IndexError) as exc:
-                    raise ScenarioError(f"{name}:{line}: {exc}") from exc
-                last_bid, last_ask = prev.get(symbol, (None, None))
-                bid = last_bid if bid is None else bid
-                ask = last_ask if ask is None else ask
-                prev[symbol] = (bid, ask)
-                if bid is None or ask is None:
-                    self.skipped += 1
-                    continue
-                if symbol not in symbols:
-                    symbols.add(symbol)
-                yield Tick(symbol, bid, ask, 0.0, 0, time_msc, 0)
+        symbols = self.symbols
+        for time_msc, symbol, bid, ask in replay_rows(source):
+            self.rows += 1
+            if bid is None or ask is None:
+                self.skipped += 1
+                continue
+            if symbol not in symbols:
+                symbols.add(symbol)
+            yield Tick(symbol, bid, ask, 0.0, 0, time_msc, 0)
 
 
 def open_tick_file(path: Path) -> TickFile:
@@ -132,9 +109,7 @@ def open_tick_file(path: Path) -> TickFile:
     if not path.is_file():
         raise ScenarioError(f"tick file not found: {path}")
     try:
-        with path.open("rb") as raw:
-            gz = raw.read(2) == b"\x1f\x8b"
         fmt = inspect_replay(path)
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path.name}: cannot read: {exc}") from exc
-    return TickFile(path, fmt, gz, path.stat().st_size)
+    return TickFile(path, fmt, fmt.gzip, path.stat().st_size)
