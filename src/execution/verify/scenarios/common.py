@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
-from execution.verify.evidence import Event, ms_between
+from execution.verify.evidence import Event, ms_between, ts_of
 from execution.verify.model import Probe
 from execution.verify.stack import Stack
 
@@ -52,10 +53,23 @@ def await_trip(probe: Probe, stack: Stack, timeout: float) -> Event:
     return probe.wait("the breaker trips", lambda: stack.event("breaker.tripped"), timeout)
 
 
-def engine_gate_after(stack: Stack, tripped: Event, state: str) -> Event | None:
-    """The engine's first ``engine.gate_changed`` to ``state`` at or after the trip."""
+def decided_at(stack: Stack, change: Event) -> datetime:
+    """When the breaker change behind ``change`` (a ``breaker.tripped``/``breaker.reset`` event)
+    was decided: its history entry's ``at``, stamped under the lock before the write. Another
+    process can see the new state from the moment the file is replaced, before the writer's
+    directory fsync and its event, so "after the change" means after this instant."""
+    record = stack.view().record
+    for entry in record.history if record is not None else ():
+        if entry.seq == change["breaker_seq"]:
+            return ts_of(entry.at)
+    return ts_of(change)
+
+
+def engine_gate_after(stack: Stack, change: Event, state: str) -> Event | None:
+    """The engine's first ``engine.gate_changed`` to ``state`` after the breaker change."""
+    since = decided_at(stack, change)
     for event in stack.events("engine.gate_changed", state=state):
-        if event["ts"] >= tripped["ts"]:
+        if ts_of(event) >= since:
             return event
     return None
 

@@ -15,7 +15,12 @@ import orjson
 from execution.verify.derive import derive_config
 from execution.verify.evidence import ms_between
 from execution.verify.model import Probe, Scenario
-from execution.verify.scenarios.common import TEST_TIMEOUTS, await_trip, start_stack
+from execution.verify.scenarios.common import (
+    TEST_TIMEOUTS,
+    await_trip,
+    engine_gate_after,
+    start_stack,
+)
 from execution.verify.stack import Stack, free_port, stack_overrides
 from risk.circuit_breaker import BREAKER_FILE
 from risk.clock import parse_ts
@@ -216,14 +221,7 @@ def _run_reset_policy(probe: Probe) -> None:
     probe.latency("reset_to_rearmed", ms_between(reset, rearmed))
     active = probe.wait(
         "the engine gate reports ACTIVE",
-        lambda: next(
-            (
-                e
-                for e in stack.events("engine.gate_changed", state="ACTIVE")
-                if e["ts"] > reset["ts"]
-            ),
-            None,
-        ),
+        lambda: engine_gate_after(stack, reset, "ACTIVE"),
         10,
     )
     probe.latency("reset_to_engine_active", ms_between(reset, active))
