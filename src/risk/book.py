@@ -31,7 +31,6 @@ class _Side:
     lots: Decimal = Decimal(0)
     bid: int = 0
     ask: int = 0
-    pnl: int = 0
     priced: bool = False
     tickets: list[int] = field(default_factory=list)
 
@@ -106,8 +105,7 @@ class Book:
             self.swap += to_units(pos.swap)
         self.floating = self.notional = 0
         for side in self._sides.values():
-            side.pnl = side.mark()
-            self.floating += side.pnl
+            self.floating += side.mark()
             self.notional += side.notional()
 
     def on_price(self, symbol: str, bid: int, ask: int) -> None:
@@ -120,7 +118,6 @@ class Book:
         if side.tickets:
             up = (bid - side.bid) * side.long_vpp  # longs are marked at the bid
             down = (ask - side.ask) * side.short_vpp  # shorts at the ask
-            side.pnl += up - down
             self.floating += up - down
             self.notional += up + down
         side.bid, side.ask, side.priced = bid, ask, True

@@ -156,19 +156,20 @@ class Evaluator:
             if now_ms >= self._next_reset_ms:
                 self._roll_day(now_ms)
             self._equity_rules(tick_ms)
+        # ``_check`` inlined (a call per rule was ~10 % of a quiet tick)
         values = self.values
-        rule = self.tick_age
-        if rule.enabled:
+        age = self.tick_age
+        if age.enabled:
             value = now_ms - tick_ms
-            if value >= rule.band.warning or levels[_AGE] is not _OK:
-                self._observe(_AGE, rule.band, value)
+            if value >= age.band.warning or levels[_AGE] is not _OK:
+                self._observe(_AGE, age.band, value)
             else:
                 values[_AGE] = value
-        rule = self.tick_latency
-        if rule.enabled:
+        latency = self.tick_latency
+        if latency.enabled:
             value = self._monotonic_ns() - received_ns
-            if value >= rule.band.warning or levels[_LATENCY] is not _OK:
-                self._observe(_LATENCY, rule.band, value)
+            if value >= latency.band.warning or levels[_LATENCY] is not _OK:
+                self._observe(_LATENCY, latency.band, value)
             else:
                 values[_LATENCY] = value
         return tuple(pending) if pending else NOTHING
@@ -291,16 +292,18 @@ class Evaluator:
             if peak_now != velocity.peak:
                 velocity.rearm(peak_now)
                 self._arm_fall_gate()
-        if fallen < self._fall_gate:  # every enabled fall rule OK and above its warning
+        # one comparison while equity is above every fall rule's warning line and all are OK
+        # (tests/kernel/test_fast_path.py checks it against rule-by-rule checks)
+        if fallen < self._fall_gate:
             for code in self._fall_codes:
                 values[code] = fallen
         else:
             self._fall_rules(fallen)
-        rule = self.leverage
-        if rule.enabled:
-            value = rule.value(book.notional, equity)
-            if value >= rule.band.warning or levels[_LEVERAGE] is not _OK:
-                self._observe(_LEVERAGE, rule.band, value)
+        leverage = self.leverage
+        if leverage.enabled:
+            value = leverage.value(book.notional, equity)
+            if value >= leverage.band.warning or levels[_LEVERAGE] is not _OK:
+                self._observe(_LEVERAGE, leverage.band, value)
             else:
                 values[_LEVERAGE] = value
         margin = self.margin

@@ -14,6 +14,7 @@ __all__ = ["UNBOUNDED", "LeverageRule", "MarginLevelRule"]
 
 #: leverage of a book with no equity left, and the (negated) margin level while flat
 UNBOUNDED: Final = 10**30
+_PERCENT_UNITS: Final = 100 * RATIO_SCALE  # one multiplication of a big int, not two
 
 
 class LeverageRule:
@@ -76,4 +77,4 @@ class MarginLevelRule:
         """
         if margin <= 0:
             return -UNBOUNDED
-        return (-equity * 100 * RATIO_SCALE) // margin
+        return (-equity * _PERCENT_UNITS) // margin
