@@ -83,7 +83,7 @@ from risk.circuit_breaker import CircuitBreaker
 from risk.clock import SystemClock
 from risk.config import load_config
 from risk.journal import EvidenceLog
-from risk.outbox import segment_files
+from risk.outbox import SegmentTail
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
@@ -277,27 +277,14 @@ class EventTail:
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
-        self._offsets: dict[int, int] = {}
+        self._tail = SegmentTail(log_dir)
         self.events: list[dict[str, Any]] = []
 
     def poll(self) -> None:
-        for number, path in segment_files(self.log_dir):
-            offset = self._offsets.get(number, 0)
-            try:
-                with path.open("rb") as handle:
-                    handle.seek(offset)
-                    data = handle.read()
-            except FileNotFoundError:
-                continue
-            end = data.rfind(b"\n")
-            if end < 0:
-                continue
-            self._offsets[number] = offset + end + 1
-            for line in data[: end + 1].splitlines():
-                if line.strip():
-                    event = orjson.loads(line)
-                    event["_us"] = _ts_us(event["ts"])
-                    self.events.append(event)
+        for line in self._tail.new_lines():
+            event = orjson.loads(line)
+            event["_us"] = _ts_us(event["ts"])
+            self.events.append(event)
 
     def find(self, start: int, name: str, since_us: int = 0, **match: Any) -> dict[str, Any] | None:
         for event in self.events[start:]:

@@ -37,6 +37,7 @@ __all__ = [
     "LOCK_FILE",
     "OutboxWriter",
     "Position",
+    "SegmentTail",
     "apply_retention",
     "load_cursor",
     "open_lock",
@@ -78,6 +79,32 @@ def segment_files(log_dir: Path) -> list[tuple[int, Path]]:
     files = [(n, sealed_path(log_dir, n)) for n in sealed]
     files.append(((sealed[-1] if sealed else 0) + 1, log_dir / ACTIVE_FILE))
     return files
+
+
+class SegmentTail:
+    """Complete lines appended to the outbox since the last call, over every segment in order.
+    A segment keeps its number when the active file is sealed, so offsets carry over; a line
+    still being written is returned by a later call."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self._offsets: dict[int, int] = {}
+
+    def new_lines(self) -> list[bytes]:
+        lines: list[bytes] = []
+        for number, path in segment_files(self.log_dir):
+            offset = self._offsets.get(number, 0)
+            try:
+                with path.open("rb") as handle:
+                    handle.seek(offset)
+                    data = handle.read()
+            except FileNotFoundError:  # sealed or removed by retention since the listing
+                continue
+            end = data.rfind(b"\n") + 1
+            if end:
+                self._offsets[number] = offset + end
+                lines.extend(line for line in data[:end].splitlines() if line.strip())
+        return lines
 
 
 def load_cursor(log_dir: Path) -> Position | None:

@@ -24,6 +24,18 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+def _riskguard(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "execution.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        timeout=120,
+        check=False,
+    )
+
+
 def _printed(output: str, label: str) -> list[str]:
     match = re.search(rf"^{label}:\s+riskguard (.+?)(\s{{3}}\(.*)?$", output, re.MULTILINE)
     assert match, f"no {label!r} line in:\n{output[-2000:]}"
@@ -38,52 +50,22 @@ def test_demo_flash_crash_when_run_then_halted_and_printed_commands_work(tmp_pat
         )
     )
     run_dir = tmp_path / "demo"
-    cli = [sys.executable, "-m", "execution.cli"]
-    demo = subprocess.run(
-        [*cli, "--config", str(config), "demo", "--run-dir", str(run_dir), "--speed", "4"],
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        timeout=120,
-        check=False,
-    )
+    demo = _riskguard("--config", str(config), "demo", "--run-dir", str(run_dir), "--speed", "4")
 
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr
     assert re.search(r"breaker: HALTED trigger (DRAWDOWN|DAILY_LOSS|VELOCITY)", demo.stdout)
     assert (run_dir / "state" / "breaker.json").exists()  # inside the run dir, not /var/lib
 
-    status = subprocess.run(
-        [*cli, *_printed(demo.stdout, "inspect"), "--json"],
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        timeout=30,
-        check=False,
-    )
+    status = _riskguard(*_printed(demo.stdout, "inspect"), "--json")
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["state"] == "HALTED"
 
-    events = subprocess.run(
-        [*cli, *_printed(demo.stdout, "events"), "--json"],
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        timeout=30,
-        check=False,
-    )
+    events = _riskguard(*_printed(demo.stdout, "events"), "--json")
     names = [json.loads(line)["event"] for line in events.stdout.splitlines()]
     assert "breaker.tripped" in names and "risk.breach" in names
 
     reset = [a if a != "..." else "demo reviewed" for a in _printed(demo.stdout, "reset")]
     reset[reset.index("you")] = "alice"
-    done = subprocess.run(
-        [*cli, *reset],
-        input="RESET\n",  # the operator confirms at the prompt
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        timeout=30,
-        check=False,
-    )
+    done = _riskguard(*reset, stdin="RESET\n")  # the operator confirms at the prompt
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ACTIVE" in done.stdout

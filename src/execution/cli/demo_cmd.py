@@ -31,7 +31,7 @@ from risk.clock import SystemClock
 from risk.config import load_config
 from risk.events import NullSink
 from risk.monitor_snapshot import load_snapshot
-from risk.outbox import segment_files
+from risk.outbox import SegmentTail
 
 __all__ = ["add_parser"]
 
@@ -79,26 +79,15 @@ class _OrderCount:
     """Orders sent and denied over every evidence segment, reading only bytes not seen yet."""
 
     def __init__(self, log_dir: Path) -> None:
-        self._log_dir = log_dir
-        self._offsets: dict[int, int] = {}
+        self._tail = SegmentTail(log_dir)
         self.sent = 0
         self.denied = 0
 
     def refresh(self) -> None:
-        for number, path in segment_files(self._log_dir):
-            offset = self._offsets.get(number, 0)
-            try:
-                with path.open("rb") as handle:
-                    handle.seek(offset)
-                    chunk = handle.read()
-            except FileNotFoundError:  # retention removed it
-                continue
-            end = chunk.rfind(b"\n") + 1  # a line still being written is read next time
-            for line in chunk[:end].splitlines():
-                event = orjson.loads(line).get("event") if line.strip() else None
-                self.sent += event == "engine.order_sent"
-                self.denied += event == "engine.order_denied"
-            self._offsets[number] = offset + end
+        for line in self._tail.new_lines():
+            event = orjson.loads(line).get("event")
+            self.sent += event == "engine.order_sent"
+            self.denied += event == "engine.order_denied"
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -114,12 +103,8 @@ def _demo(args: argparse.Namespace) -> int:
     config = load_config(cfg_path, env=env)
     base = [sys.executable, "-m", "execution.cli", "--config", str(cfg_path)]
     state_dir = Path(env["RISKGUARD_STATE_DIR"])
-    breaker = CircuitBreaker(
-        state_dir,
-        role="demo",
-        clock=SystemClock(),
-        sink=NullSink(),
-        heartbeat_timeout_ms=config.heartbeat.timeout_ms,
+    breaker = CircuitBreaker.from_config(
+        config, role="demo", clock=SystemClock(), sink=NullSink(), watch_heartbeat=True
     )
     logs = {name: open(run_dir / f"{name}.out", "wb") for name in ("paper", "monitor", "engine")}  # noqa: SIM115
     procs: dict[str, subprocess.Popen[bytes]] = {}

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from risk.clock import parse_ts
-from risk.outbox import segment_files
+from risk.outbox import SegmentTail
 
 __all__ = ["Event", "EvidenceTail", "ms_between", "ts_of"]
 
@@ -40,25 +40,11 @@ class EvidenceTail:
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
-        self._offsets: dict[int, int] = {}
+        self._tail = SegmentTail(log_dir)
         self._events: list[Event] = []
 
     def refresh(self) -> list[Event]:
-        if not self.log_dir.exists():
-            return self._events
-        for number, path in segment_files(self.log_dir):
-            offset = self._offsets.get(number, 0)
-            try:
-                with path.open("rb") as handle:
-                    handle.seek(offset)
-                    chunk = handle.read()
-            except FileNotFoundError:
-                continue
-            end = chunk.rfind(b"\n") + 1
-            for line in chunk[:end].splitlines():
-                if line.strip():
-                    self._events.append(orjson.loads(line))
-            self._offsets[number] = offset + end
+        self._events.extend(orjson.loads(line) for line in self._tail.new_lines())
         return self._events
 
     def events(self, name: str | None = None, **match: Any) -> list[Event]:
