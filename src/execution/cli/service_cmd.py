@@ -24,10 +24,11 @@ from execution.strategy import make_strategy
 from risk.circuit_breaker import BreakerWriteError, CircuitBreaker
 from risk.clock import SystemClock
 from risk.config import RiskConfig
+from risk.events import EventSink
 from risk.journal import EvidenceLog
 from risk.reason_codes import ReasonCode
 
-__all__ = ["add_parser", "effective_config"]
+__all__ = ["add_parser", "effective_config", "run_service"]
 
 
 class _Service(Protocol):
@@ -82,15 +83,17 @@ def _serve(args: argparse.Namespace, role: str) -> int:
             return EXIT_CONFIG
         service = LiveEngine(config, gateway=gateway, clock=clock, sink=sink, strategy=strategy)
     try:
-        return _run(service, gateway, sink, stop, role)
+        return run_service(service, gateway, sink, stop, role)
     finally:
         if delivery is not None:
             delivery.stop()  # flush, make the delivered cursor durable
 
 
-def _run(
-    service: _Service, gateway: Gateway, sink: EvidenceLog, stop: threading.Event, role: str
+def run_service(
+    service: _Service, gateway: Gateway, sink: EventSink, stop: threading.Event, role: str
 ) -> int:
+    """Start and run ``service`` until ``stop``; an unexpected exception trips INTERNAL_ERROR
+    (durable before anything else is attempted) and returns 1."""
     try:
         try:
             service.start()
@@ -108,6 +111,12 @@ def _run(
             service.breaker.trip(ReasonCode.INTERNAL_ERROR, f"{role} crashed: {exc!r}")
         except BreakerWriteError as write_error:
             sys.stderr.write(f"{role}: could not record the trip: {write_error}\n")
+        except Exception as trip_error:  # e.g. the trip is on disk but its event hit a full disk
+            view = service.breaker.read()
+            sys.stderr.write(
+                f"{role}: trip INTERNAL_ERROR raised {trip_error!r}; breaker.json reads "
+                f"{view.state.value} ({view.trigger.value})\n"
+            )
         return EXIT_FAILURE
     finally:
         gateway.close()
