@@ -141,6 +141,9 @@ class BridgeClient:
     answers for this client's last call (the server sends it with the None), so another client
     of the same terminal cannot overwrite it in between."""
 
+    #: every call is bounded by ``timeout_s`` (rpyc's sync_request_timeout; connect has its own)
+    times_out_itself = True
+
     def __init__(self, host: str, port: int, *, timeout_s: float) -> None:
         self._host, self._port, self._timeout = host, port, timeout_s
         self._conn: Any = None
