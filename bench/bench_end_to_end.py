@@ -75,6 +75,7 @@ from typing import Any
 import orjson
 import yaml
 
+from execution.cli.common import GIL_SWITCH_INTERVAL_S
 from execution.mt5.bridge import make_server
 from execution.mt5.constants import PositionType
 from execution.paper import PaperTerminal
@@ -610,6 +611,7 @@ def report(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # this process is the terminal: as paper-terminal
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trips", type=int, default=200, help="measured trips (≥ 100)")
     parser.add_argument("--warmup", type=int, default=5, help="uncounted trips first")

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from rpyc.core import consts
+from rpyc.core.protocol import Connection
 
 from execution.mt5.backends import load_backend
 from execution.mt5.bridge import BridgeClient, make_server
@@ -79,3 +81,31 @@ def test_bridge_client_when_server_gone_then_none_and_ipc_error() -> None:
     client = BridgeClient("127.0.0.1", free_port(), timeout_s=0.5)
     assert client.account_info() is None
     assert client.last_error()[0] == ResultCode.E_INTERNAL_FAIL_CONNECT
+
+
+@RPYC_SOCKETS[0]
+@RPYC_SOCKETS[1]
+def test_bridge_client_when_polling_then_one_request_per_call(
+    served: tuple[PaperTerminal, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each poll is one round trip: no per-call attribute lookup or netref release messages."""
+    terminal, port = served
+    terminal.push_tick("EURUSD", 1.08, 1.08002)
+    client = BridgeClient("127.0.0.1", port, timeout_s=2.0)
+    try:
+        client.symbol_info_tick("EURUSD")  # connect outside the count
+        sent: list[int] = []
+        original = Connection._send
+
+        def counting(self: Connection, msg: int, seq: int, args: object) -> None:
+            if msg == consts.MSG_REQUEST:  # the server runs in this process: skip its replies
+                sent.append(msg)
+            original(self, msg, seq, args)
+
+        monkeypatch.setattr(Connection, "_send", counting)
+        for _ in range(20):
+            assert client.copy_ticks_from("EURUSD", 0, 10, -1) is not None
+        monkeypatch.undo()
+        assert len(sent) == 20
+    finally:
+        client.close()

@@ -39,6 +39,11 @@ EXIT_REFUSED: Final = 3
 EXIT_CONFIG: Final = 78
 DEFAULT_CONFIG: Final = Path("/etc/riskguard/risk_limits.yaml")
 
+#: how long a thread may hold the GIL while another waits (CPython's default is 5 ms). The
+#: services and the paper terminal set it so that a background thread (delivery, scenario) never
+#: holds up the polling loop for longer than a poll interval.
+GIL_SWITCH_INTERVAL_S: Final = 0.0005
+
 
 def config_path(args: argparse.Namespace) -> Path:
     given = args.config or os.environ.get("RISKGUARD_CONFIG")

@@ -19,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from execution.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from execution.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GIL_SWITCH_INTERVAL_S
 from execution.mt5.bridge import make_server
 from execution.mt5.constants import PositionType
 from execution.paper.account_file import AccountFileError
@@ -56,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _paper(args: argparse.Namespace) -> int:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # serve requests while the scenario runs
     host, _, port_text = args.listen.rpartition(":")
     if not host or not port_text.isdigit():
         sys.stderr.write("--listen must be HOST:PORT\n")

@@ -14,7 +14,14 @@ import threading
 import traceback
 from typing import Protocol
 
-from execution.cli.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, require_config, state_dir
+from execution.cli.common import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    EXIT_OK,
+    GIL_SWITCH_INTERVAL_S,
+    require_config,
+    state_dir,
+)
 from execution.delivery.service import make_recorder, start_delivery
 from execution.gateway import BrokerError, Gateway, RealAccountRefused
 from execution.live_engine import LiveEngine
@@ -57,6 +64,7 @@ def effective_config(args: argparse.Namespace) -> RiskConfig:
 
 
 def _serve(args: argparse.Namespace, role: str) -> int:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     config = effective_config(args)
     clock = SystemClock()
     sink = EvidenceLog.from_config(config, component=role, clock=clock, echo=sys.stdout.buffer)
