@@ -106,3 +106,11 @@ def test_engine_unit_when_read_then_ordered_after_and_requiring_the_monitor() ->
     text = (REPO / "systemd/riskguard-engine.service").read_text()
     assert "After=network-online.target riskguard-monitor.service" in text
     assert "Requires=riskguard-monitor.service" in text
+
+
+def test_paper_terminal_unit_when_read_then_account_kept_in_its_state_directory() -> None:
+    """A restarted paper terminal continues the same account (ProtectSystem=strict: the account
+    file must live in the unit's own StateDirectory, the only writable place)."""
+    text = (REPO / "systemd/riskguard-paper-terminal.service").read_text()
+    assert "StateDirectory=riskguard-paper" in text
+    assert "--account-file /var/lib/riskguard-paper/account.json" in text
