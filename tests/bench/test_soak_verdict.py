@@ -69,9 +69,20 @@ def test_guard_growth_when_over_one_mib_per_million_ticks_then_fails(
 
 
 def test_fd_growth_when_one_descriptor_leaks_then_fails(soak: ModuleType) -> None:
-    verdict = soak._judge(_samples(fds_last={"engine": 8}), _args())
+    samples = _samples()
+    for row in samples[len(samples) // 2 :]:
+        row["engine_fds"] = 8.0  # opened half-way through, never closed
+
+    verdict = soak._judge(samples, _args())
 
     assert verdict["failures"] == ["engine fds grew by 1"]
+
+
+def test_fd_open_at_one_sample_when_judged_then_not_a_leak(soak: ModuleType) -> None:
+    """A temp file or socket open at the instant of a sample (even the last) is transient."""
+    verdict = soak._judge(_samples(fds_last={"monitor": 8, "engine": 9}), _args())
+
+    assert verdict["failures"] == []
 
 
 def test_too_few_ticks_when_judged_then_fails_rather_than_passing_blind(soak: ModuleType) -> None:
