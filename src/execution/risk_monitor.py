@@ -1,7 +1,8 @@
 """The RiskMonitor sidecar: feed → evaluator → guard (breaker + events), heartbeat, snapshot.
 
 It keeps running while HALTED (it is the witness an operator's reset relies on). It is blind while
-the broker is unreachable and trips ``BROKER_UNREACHABLE`` after the configured grace. Any
+the broker is unreachable: it stops beating at once (the engine reads MONITOR_SILENT) and trips
+``BROKER_UNREACHABLE`` after the configured grace. Any
 unexpected exception trips ``INTERNAL_ERROR`` and ends the process non-zero (the caller).
 """
 
@@ -105,10 +106,11 @@ class RiskMonitor:
             last = self._gw.call("symbol_info_tick", symbol)
             self._cursors[symbol] = TickCursor(int(last.time_msc))
         now_ms = self._now_ms()
-        self._guard.sync_with_breaker()
+        self._guard.sync_with_breaker()  # a reset made while down: applied by the first snapshot
         positions = self._gw.positions()
         self._watch_new_symbols(positions)
         self._guard.handle(evaluator.on_account(account, positions, now_ms))
+        self._guard.sync_with_breaker()  # ... and persisted and announced now
         self._sink.emit("monitor.started", login=self.account, symbols=list(specs))
         self._beat()
         notify("READY=1", f"STATUS={self._status()}")
@@ -181,10 +183,12 @@ class RiskMonitor:
             self._blind(mono, exc)
         guard.handle(ev.on_timer(now_ms, mono))
         guard.persist(now_ns=mono)
-        if mono >= self._due["beat"]:
+        # heartbeat (with the snapshot a reset relies on) and watchdog hear only from a healthy
+        # cycle: a blind loop goes quiet, so the engine reads MONITOR_SILENT after
+        # heartbeat.timeout_ms instead of trading unwatched until the unreachable grace trips
+        if healthy and mono >= self._due["beat"]:
             self._due["beat"] = mono + self.config.heartbeat.interval_ms * _MS
             self._beat()
-        # the watchdog hears only from a healthy cycle: a blind or hung loop stops the pings
         if healthy and self._watchdog_ns is not None and mono >= self._due["watchdog"]:
             self._due["watchdog"] = mono + self._watchdog_ns
             notify("WATCHDOG=1", f"STATUS={self._status()}")

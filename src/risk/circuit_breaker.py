@@ -148,7 +148,7 @@ class CircuitBreaker:
             else HeartbeatReader(self.state_dir, clock=clock, timeout_ms=heartbeat_timeout_ms)
         )
         self._fd = -1
-        self._key: tuple[int, int] | None = None
+        self._key: tuple[int, int, int, int] | None = None
         self._loaded: codec.Loaded | None = None
         self._view: BreakerView = _unreadable("not read yet")
         self._max_seq_seen = 0
@@ -183,16 +183,23 @@ class CircuitBreaker:
 
     # ------------------------------------------------------------------ reading
     def read(self) -> BreakerView:
-        """The persisted state. Hot path: one ``fstat`` of the open breaker.json.
+        """The persisted state. Hot path: one ``stat`` of the path breaker.json.
 
-        Writers only ever replace the file, which unlinks the inode we hold (``st_nlink == 0``);
-        an in-place edit changes (mtime_ns, size). Either way the file is re-read and re-validated.
+        The key is the (inode, device, mtime_ns, size) of the validated file this reader holds
+        open; holding it open keeps its inode number from being reused, so an equal key is that
+        same, unchanged file. A replace (another inode), an in-place edit (mtime_ns, size), a
+        removal or a rename away all re-read and re-validate. The held file's own link count is
+        no signal: a hard link to breaker.json (a backup, an operator's ``ln``) keeps the
+        replaced inode linked, and a rename away keeps it linked under another name.
         """
-        fd = self._fd
-        if fd >= 0:
-            st = os.fstat(fd)
-            if st.st_nlink and (st.st_mtime_ns, st.st_size) == self._key:
-                return self._view
+        if self._fd >= 0:
+            try:
+                st = os.stat(self._path_str)
+            except OSError:
+                pass  # gone or unreachable: _load says which (HALTED either way)
+            else:
+                if (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size) == self._key:
+                    return self._view
         self._view = self._load()
         return self._view
 
@@ -240,7 +247,7 @@ class CircuitBreaker:
             os.close(fd)
             detail = str(exc).splitlines()[0][:200]
             return _unreadable(f"invalid breaker.json: {detail}", self._max_seq_seen)
-        self._fd, self._key = fd, (st.st_mtime_ns, st.st_size)
+        self._fd, self._key = fd, (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size)
         return self._adopt(loaded)
 
     def _adopt(self, loaded: codec.Loaded) -> BreakerView:
@@ -331,7 +338,7 @@ class CircuitBreaker:
     ) -> BreakerView:
         try:
             with self._locked():
-                current = self.read()  # under the lock: fstat-checked, re-read if changed
+                current = self.read()  # under the lock: stat-checked, re-read if changed
                 if expected_seq is not None and current.seq != expected_seq:
                     raise StaleBreakerView(
                         f"breaker changed (seq {expected_seq} -> {current.seq}); look again"
@@ -414,7 +421,7 @@ class CircuitBreaker:
         self._close_fd()
         fd = os.open(self._path_str, os.O_RDONLY | os.O_CLOEXEC)
         st = os.fstat(fd)
-        self._fd, self._key = fd, (st.st_mtime_ns, st.st_size)
+        self._fd, self._key = fd, (st.st_ino, st.st_dev, st.st_mtime_ns, st.st_size)
         self._view = self._adopt(loaded)
 
     @contextlib.contextmanager

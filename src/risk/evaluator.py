@@ -96,6 +96,8 @@ class Evaluator:
         self.trading_day = date.min
         self._next_reset_ms = 0
         self.applied_reset_seq = 0
+        self.applied_reset: LastReset | None = None  # the reset behind applied_reset_seq, if seen
+        self._deferred_reset: LastReset | None = None  # seen before the first snapshot
         self.streak = 0
         self.trades_today = 0
         self._ledger = DealLedger()
@@ -211,6 +213,9 @@ class Evaluator:
                 self.dirty = True
             self._next_reset_ms = self.calendar.next_reset_ms(self.trading_day)
             self._rearm()
+            deferred, self._deferred_reset = self._deferred_reset, None
+            if deferred is not None and deferred.seq > self.applied_reset_seq:
+                self._apply_reset(deferred)
         self._roll_day(now_ms)
         self._equity_rules(now_ms)
         self._exposure_rules()
@@ -244,10 +249,23 @@ class Evaluator:
 
     def on_reset(self, reset: LastReset) -> None:
         """An operator reset: re-anchor what it asked for, then re-arm every rule so anything
-        still in breach trips again."""
+        still in breach trips again.
+
+        Before the first account snapshot the book is empty (equity 0): a re-anchor then would
+        set the mark or the baseline to 0 (a zero baseline switches the daily-loss rule off; a
+        zero mark makes the first snapshot re-anchor everything). The reset is kept and applied
+        by that snapshot, after the book is known and before any rule is judged.
+        """
         if reset.seq <= self.applied_reset_seq:
             return
+        if not self._ready:
+            self._deferred_reset = reset
+            return
+        self._apply_reset(reset)
+
+    def _apply_reset(self, reset: LastReset) -> None:
         self.applied_reset_seq = reset.seq
+        self.applied_reset = reset
         if "peak" in reset.rebaseline:
             self.hwm = self.book.equity
         if "daily" in reset.rebaseline:

@@ -58,6 +58,7 @@ class Guard:
         self._account = account
         self._persist_interval_ns = persist_interval_ns
         self._persisted_ns = 0
+        self._announced_reset_seq = evaluator.applied_reset_seq  # restored: announced before
 
     def handle(
         self, changes: Sequence[LevelChange], trigger: Mapping[str, JsonValue] | None = None
@@ -108,18 +109,26 @@ class Guard:
         return self.breaker.trip(reading.code, detail, evidence=evidence, action=first.action)
 
     def sync_with_breaker(self) -> None:
-        """Apply an operator reset (rebaseline, re-arm) that the evaluator has not seen yet."""
+        """Apply an operator reset (rebaseline, re-arm) that the evaluator has not seen yet.
+
+        Before the evaluator's first account snapshot it only keeps the reset (and applies it in
+        that snapshot); the re-arm is persisted and announced by the first call after that.
+        """
+        ev = self.evaluator
         view = self.breaker.read()
         reset = view.record.last_reset if view.record is not None else None
-        if reset is not None and reset.seq > self.evaluator.applied_reset_seq:
-            self.evaluator.on_reset(reset)
+        if reset is not None and reset.seq > ev.applied_reset_seq:
+            ev.on_reset(reset)
+        applied = ev.applied_reset
+        if applied is not None and applied.seq > self._announced_reset_seq:
+            self._announced_reset_seq = applied.seq
             self.persist(force=True)
             self._sink.emit(
                 "risk.rearmed",
-                reset_seq=reset.seq,
-                rebaseline=list(reset.rebaseline),
-                high_water_mark=str(from_units(self.evaluator.hwm)),
-                daily_baseline=str(from_units(self.evaluator.baseline)),
+                reset_seq=applied.seq,
+                rebaseline=list(applied.rebaseline),
+                high_water_mark=str(from_units(ev.hwm)),
+                daily_baseline=str(from_units(ev.baseline)),
             )
 
     def persist(self, *, force: bool = False, now_ns: int = 0) -> None:

@@ -257,6 +257,34 @@ def test_read_when_another_process_writes_then_fast_path_sees_it(breaker: Circui
     assert breaker.read().trigger is ReasonCode.BREAKER_UNREADABLE
 
 
+def test_cached_view_when_breaker_json_hard_linked_then_trip_by_replace_is_seen(
+    breaker: CircuitBreaker,
+) -> None:
+    """A hard link to breaker.json (a backup made with ``cp -al`` or ``ln``) keeps the replaced
+    inode's link count above zero: a reader that held the old file must still see the trip."""
+    other = CircuitBreaker(breaker.state_dir, role="o", clock=SystemClock(), sink=NullSink())
+    assert breaker.read().state is ACTIVE
+    os.link(breaker.state_dir / BREAKER_FILE, breaker.state_dir / "breaker.json.backup")
+
+    other.trip(ReasonCode.MANUAL_TRIP, "from elsewhere")
+
+    view = breaker.read()
+    assert (view.state, view.trigger) == (HALTED, ReasonCode.MANUAL_TRIP)
+    assert not breaker.is_safe()
+    other.close()
+
+
+def test_cached_view_when_breaker_json_renamed_away_then_halted(breaker: CircuitBreaker) -> None:
+    """breaker.json moved away (the file still exists under another name) is a missing
+    breaker.json for every reader, including one that held it open: HALTED, never the cache."""
+    assert breaker.read().state is ACTIVE
+    os.rename(breaker.state_dir / BREAKER_FILE, breaker.state_dir / "elsewhere.json")
+
+    view = breaker.read()
+    assert (view.state, view.trigger) == (HALTED, ReasonCode.BREAKER_UNREADABLE)
+    assert "missing after initialisation" in view.reason
+
+
 def test_trip_when_file_unreadable_then_fresh_halted_record_with_recovery_evidence(
     breaker: CircuitBreaker,
 ) -> None:
