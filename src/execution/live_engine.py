@@ -24,7 +24,7 @@ from risk.clock import Clock
 from risk.config import RiskConfig
 from risk.events import EventSink
 from risk.levels import action_for
-from risk.models import Position, Tick
+from risk.models import Position, PositionType, Tick
 from risk.reason_codes import ReasonCode
 from risk.rules.data_quality import tick_defect
 from risk.rules.trading_hours import TradingHours
@@ -137,11 +137,12 @@ class LiveEngine:
     # ------------------------------------------------------------------ orders
     def _submit(self, intent: OrderIntent) -> None:
         gate = self.breaker.gate()  # gate 2: right before order_send
-        allowed = gate.allows_reducing if intent.reduces else gate.allows_new_risk
+        reduces = self._reduces(intent)
+        allowed = gate.allows_reducing if reduces else gate.allows_new_risk
         reason = gate.reason_code
         if allowed and not self._connection_verified():
             allowed, reason = False, ReasonCode.BROKER_UNREACHABLE
-        if allowed and not intent.reduces:
+        if allowed and not reduces:
             if self._locked_until.get(intent.symbol, 0) > self._clock.monotonic_ns():
                 allowed, reason = False, ReasonCode.ORDER_COOLDOWN
             elif not self._hours.is_open(int(self._clock.now().timestamp() * 1000)):
@@ -155,7 +156,7 @@ class LiveEngine:
                 symbol=intent.symbol,
                 side=intent.side,
                 volume=str(intent.volume),
-                reduces=intent.reduces,
+                reduces=reduces,
             )
             return
         request = {
@@ -181,7 +182,7 @@ class LiveEngine:
             side=intent.side,
             volume=str(intent.volume),
             retcode=retcode,
-            reduces=intent.reduces,
+            reduces=reduces,
         )
         if intent.close_ticket is not None and retcode == TradeRetcode.DONE:
             # closed: never offer it to the strategy again before positions are re-read
@@ -243,6 +244,23 @@ class LiveEngine:
         except BreakerWriteError as exc:
             self._sink.emit("engine.trip_failed", reason_code=code.value, error=str(exc))
         self._sink.emit("engine.tripped", reason_code=code.value, reason=reason)
+
+    def _reduces(self, intent: OrderIntent) -> bool:
+        """A close counts as reducing only when it closes at most the volume of an open position
+        in that symbol from the other side. Anything else (a strategy bug, a ticket already
+        closed, a netting account where an oversize close reverses) is judged as new risk, so
+        REDUCING and HALTED deny it."""
+        if intent.close_ticket is None:
+            return False
+        for p in self._positions:
+            if p.ticket == intent.close_ticket:
+                closing = "sell" if p.type is PositionType.BUY else "buy"
+                return (
+                    p.symbol == intent.symbol
+                    and intent.side == closing
+                    and (intent.volume <= p.volume)
+                )
+        return False
 
     def _note_gate(self, state: BreakerState, reason: ReasonCode, tick: Tick | None) -> None:
         """An event when the gate differs from the last one read, naming the tick that saw it

@@ -3,7 +3,8 @@ breaker and heartbeat in a temporary state dir, events recorded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,13 @@ import pytest
 from execution.gateway import Gateway
 from execution.live_engine import LiveEngine
 from execution.paper.terminal import PaperTerminal
-from execution.strategy import make_strategy
+from execution.strategy import OrderIntent
+from risk.breaker_state import Action
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import SystemClock
 from risk.config import RiskConfig, load_config
 from risk.heartbeat import HeartbeatWriter
+from risk.models import Position, PositionType, Tick
 from risk.reason_codes import ReasonCode
 from tests.conftest import SHIPPED_CONFIG, RecordingSink
 
@@ -31,9 +34,25 @@ def terminal() -> PaperTerminal:
     return PaperTerminal(seed=3)
 
 
+class Scripted:
+    """A strategy that sends the intents it is given on the next tick, once."""
+
+    def __init__(self) -> None:
+        self.next: list[OrderIntent] = []
+
+    def on_tick(self, tick: Tick, positions: Sequence[Position]) -> Sequence[OrderIntent]:
+        out, self.next = self.next, []
+        return out
+
+
+@pytest.fixture
+def strategy() -> Scripted:
+    return Scripted()
+
+
 @pytest.fixture
 def engine(
-    config: RiskConfig, terminal: PaperTerminal, sink: RecordingSink
+    config: RiskConfig, terminal: PaperTerminal, sink: RecordingSink, strategy: Scripted
 ) -> Iterator[LiveEngine]:
     clock = SystemClock()
     gateway = Gateway(
@@ -44,7 +63,7 @@ def engine(
         gateway=gateway,
         clock=clock,
         sink=sink,
-        strategy=make_strategy(config.engine.strategy),
+        strategy=strategy,
     )
     terminal.push_tick("EURUSD", 1.10000, 1.10010, time_msc=terminal.server_time_msc() - 50)
     engine.start()
@@ -100,3 +119,51 @@ def test_tick_when_breaker_tripped_then_gate_change_names_that_tick(
             "tick_time_msc": tick.time_msc,
         }
     ]
+
+
+def _reduce_only(config: RiskConfig) -> None:
+    other = CircuitBreaker.from_config(
+        config, role="monitor", clock=SystemClock(), sink=RecordingSink()
+    )
+    other.trip(ReasonCode.LEVERAGE, "leverage over the limit", action=Action.REDUCE)
+    other.close()
+
+
+@pytest.mark.parametrize(
+    ("side", "volume", "ticket_offset", "sent"),
+    [
+        ("sell", "0.1", 0, True),  # closes the 0.1 buy: reduces
+        ("sell", "0.05", 0, True),  # a partial close reduces too
+        ("buy", "0.1", 0, False),  # same side: adds risk
+        ("sell", "0.2", 0, False),  # oversize: on a netting account it would reverse
+        ("sell", "0.1", 999, False),  # no such open position
+    ],
+)
+def test_close_intent_when_reducing_then_allowed_only_if_it_really_reduces(
+    engine: LiveEngine,
+    config: RiskConfig,
+    terminal: PaperTerminal,
+    strategy: Scripted,
+    sink: RecordingSink,
+    side: str,
+    volume: str,
+    ticket_offset: int,
+    sent: bool,
+) -> None:
+    position = terminal.open_position_directly("EURUSD", PositionType.BUY, 0.1)
+    engine.run_once()  # takes the quote current at start
+    _reduce_only(config)
+    engine._positions_due = 0  # refresh positions on the next cycle
+    strategy.next = [
+        OrderIntent("EURUSD", side, Decimal(volume), close_ticket=position.ticket + ticket_offset)  # type: ignore[arg-type]
+    ]
+    terminal.push_tick("EURUSD", 1.10001, 1.10011)
+
+    engine.run_once()
+
+    names = [name for name, _ in sink.events if name.startswith("engine.order_")]
+    assert names == (["engine.order_sent"] if sent else ["engine.order_denied"])
+    fields = next(f for name, f in sink.events if name.startswith("engine.order_"))
+    assert fields["reduces"] is sent
+    if not sent:
+        assert fields["reason_code"] == "LEVERAGE"
