@@ -1,9 +1,10 @@
 """When a manual reset is allowed. Pure: the CLI gathers the inputs and acts on the answer.
 
-Refusals (ARCHITECTURE §4): nothing to reset; inside ``recovery_cooldown_seconds`` (never
-overridable); the monitor's latest snapshot shows a rule at its hard limit (the reset would only
-be tripped again) or there is no recent snapshot to tell; an unreadable breaker file. ``--force``
-overrides the last three. Rebaselining is never implied.
+Refusals (ARCHITECTURE §4): nothing to reset; inside ``recovery_cooldown_seconds`` of the latest
+trip, even one recorded while already HALTED (never overridable); the monitor's latest snapshot
+shows a rule at its hard limit (the reset would only be tripped again) or there is no recent
+snapshot to tell; an unreadable breaker file. ``--force`` overrides the last three. Rebaselining
+is never implied.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from risk.breaker_state import BreakerState, Rebaseline
+from risk.breaker_state import Action, BreakerState, Rebaseline
 from risk.circuit_breaker import BreakerView
 from risk.clock import parse_ts
 from risk.monitor_snapshot import MonitorSnapshot
@@ -35,6 +36,15 @@ class ResetDecision:
     plan: tuple[str, ...]
 
 
+def _latest_trip(view: BreakerView) -> datetime | None:
+    """When the cooldown starts: the latest trip, including one recorded while already HALTED
+    (a fresh breach restarts it), else the state change."""
+    stamps = [parse_ts(view.changed_at)] if view.changed_at is not None else []
+    if view.record is not None:
+        stamps += [parse_ts(e.at) for e in view.record.history if e.action is not Action.RESET]
+    return max(stamps, default=None)
+
+
 def decide_reset(
     view: BreakerView,
     snapshot: MonitorSnapshot | None,
@@ -52,11 +62,14 @@ def decide_reset(
         return ResetDecision(False, ("breaker is ACTIVE: nothing to reset",), False, ())
     if not view.readable:
         soft.append(f"breaker file unreadable ({view.reason}); --force writes a fresh record")
-    elif view.changed_at is not None:
-        ready_at = parse_ts(view.changed_at) + timedelta(seconds=cooldown_seconds)
+    elif (tripped_at := _latest_trip(view)) is not None:
+        ready_at = tripped_at + timedelta(seconds=cooldown_seconds)
         if now < ready_at:
             left = (ready_at - now).total_seconds()
-            hard.append(f"inside the recovery cooldown: {left:.1f} s left (until {ready_at})")
+            hard.append(
+                f"inside the recovery cooldown of the latest trip: {left:.1f} s left "
+                f"(until {ready_at})"
+            )
     cleared_by_rebaseline = {REBASELINE_CLEARS[r].value for r in rebaseline}
     if snapshot is None:
         soft.append("no monitor snapshot: cannot confirm the breach has cleared")

@@ -61,6 +61,23 @@ def test_reset_when_inside_or_after_cooldown_then_refused_or_allowed(
     assert decision.allowed is allowed
 
 
+def test_reset_when_a_second_trip_lands_while_halted_then_cooldown_restarts_from_it(
+    breaker: CircuitBreaker, clock: ManualClock
+) -> None:
+    """A fresh breach recorded while already HALTED (state unchanged) restarts the cooldown."""
+    breaker.trip(ReasonCode.DRAWDOWN, "dd")
+    clock.advance(50)
+    breaker.trip(ReasonCode.DAILY_LOSS, "a new breach while halted")
+    clock.advance(20)  # 70 s after the first trip, 20 s after the second
+
+    inside = _decide(breaker, clock, _snapshot(clock, DRAWDOWN="ok"))
+    clock.advance(40)
+    after = _decide(breaker, clock, _snapshot(clock, DRAWDOWN="ok"))
+
+    assert not inside.allowed and "cooldown" in inside.refusals[0]
+    assert after.allowed
+
+
 def test_reset_when_inside_cooldown_then_force_does_not_override(
     breaker: CircuitBreaker, clock: ManualClock
 ) -> None:
