@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from risk.config import RiskConfig
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.systemd
@@ -92,7 +93,7 @@ def test_monitor_unit_when_read_then_watchdog_restart_policy_and_no_crash_loop_o
     text = (REPO / "systemd/riskguard-monitor.service").read_text()
     for line in (
         "Type=notify",
-        "WatchdogSec=10s",
+        "WatchdogSec=30s",
         "Restart=on-failure",
         "RestartPreventExitStatus=78",
         "StartLimitBurst=5",
@@ -114,3 +115,17 @@ def test_paper_terminal_unit_when_read_then_account_kept_in_its_state_directory(
     text = (REPO / "systemd/riskguard-paper-terminal.service").read_text()
     assert "StateDirectory=riskguard-paper" in text
     assert "--account-file /var/lib/riskguard-paper/account.json" in text
+
+
+def test_monitor_watchdog_when_broker_unreachable_then_grace_trip_comes_before_the_kill(
+    shipped_config: RiskConfig,
+) -> None:
+    """A blind monitor stops pinging the watchdog (pings come from healthy cycles only) but must
+    live to trip BROKER_UNREACHABLE: the last ping can precede the outage by half of WatchdogSec,
+    detecting it takes up to one call timeout, then the grace runs; 1 s of slack for the loop."""
+    text = (REPO / "systemd/riskguard-monitor.service").read_text()
+    watchdog_s = int(re.search(r"^WatchdogSec=(\d+)s$", text, re.MULTILINE)[1])  # type: ignore[index]
+    broker = shipped_config.broker
+    needed = watchdog_s / 2 + broker.call_timeout_ms / 1000 + broker.unreachable_grace_seconds + 1
+
+    assert needed < watchdog_s
