@@ -112,8 +112,30 @@ class RiskMonitor:
         self._guard.handle(evaluator.on_account(account, positions, now_ms))
         self._guard.sync_with_breaker()  # ... and persisted and announced now
         self._sink.emit("monitor.started", login=self.account, symbols=list(specs))
+        self._check_watchdog()
         self._beat()
         notify("READY=1", f"STATUS={self._status()}")
+
+    def _check_watchdog(self) -> None:
+        """Say so when systemd's watchdog would kill a blind monitor before its grace trips
+        BROKER_UNREACHABLE: pings stop with the first unhealthy cycle, the last one may be half
+        the watchdog period old, and noticing the outage takes up to one call timeout."""
+        if self._watchdog_ns is None:
+            return
+        broker = self.config.broker
+        needed_ns = (
+            self._watchdog_ns
+            + (broker.call_timeout_ms + broker.unreachable_grace_seconds * 1000 + 1000) * _MS
+        )
+        watchdog_ns = 2 * self._watchdog_ns
+        if needed_ns >= watchdog_ns:
+            self._sink.emit(
+                "monitor.watchdog_too_short",
+                watchdog_seconds=watchdog_ns / 1e9,
+                needed_seconds=needed_ns / 1e9,
+                detail="a blind monitor would be killed before it trips BROKER_UNREACHABLE: "
+                "raise WatchdogSec above 2 x (call timeout + grace + 1 s)",
+            )
 
     def run(self, stop: threading.Event) -> None:
         interval = self.config.feed.tick_poll_interval_ms / 1000

@@ -167,3 +167,29 @@ def test_monitor_start_when_daily_reset_made_while_down_then_daily_loss_anchored
         assert isinstance(sink, RecordingSink)
         rearmed = [f for name, f in sink.events if name == "risk.rearmed"]
         assert [(f["reset_seq"], Decimal(f["daily_baseline"])) for f in rearmed] == [(2, 99000)]
+
+
+@pytest.mark.parametrize(
+    ("watchdog_s", "warned"), [(10, True), (26, True), (27, False), (30, False)]
+)
+def test_monitor_start_when_watchdog_would_kill_a_blind_monitor_before_its_grace_then_warns(
+    config: RiskConfig,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    watchdog_s: int,
+    warned: bool,
+) -> None:
+    """Shipped grace 10 s, call timeout 2 s, 1 s slack, and the last ping up to half a period old:
+    WatchdogSec must exceed WatchdogSec / 2 + 13 s, i.e. 26 s (26 exactly is too short)."""
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    monkeypatch.setenv("WATCHDOG_USEC", str(watchdog_s * 1_000_000))
+    with _monitor(config, clock) as (monitor, _):
+        monitor.start()
+        sink = monitor._sink
+        assert isinstance(sink, RecordingSink)
+        warnings = [f for name, f in sink.events if name == "monitor.watchdog_too_short"]
+
+    assert bool(warnings) is warned
+    if warned:
+        assert warnings[0]["needed_seconds"] == watchdog_s / 2 + 2 + 10 + 1
