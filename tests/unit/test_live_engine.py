@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -16,17 +15,11 @@ from execution.strategy import OrderIntent
 from risk.breaker_state import Action
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import SystemClock
-from risk.config import RiskConfig, load_config
+from risk.config import RiskConfig
 from risk.heartbeat import HeartbeatWriter
 from risk.models import Position, PositionType, Tick
 from risk.reason_codes import ReasonCode
-from tests.conftest import SHIPPED_CONFIG, RecordingSink
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> RiskConfig:
-    env = {"RISKGUARD_STATE_DIR": str(tmp_path / "state"), "RISKGUARD_LOG_DIR": str(tmp_path)}
-    return load_config(SHIPPED_CONFIG, env=env)
+from tests.conftest import RecordingSink
 
 
 @pytest.fixture

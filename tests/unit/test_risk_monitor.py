@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,13 +21,13 @@ from execution.risk_monitor import RiskMonitor
 from risk.breaker_state import BreakerState, Rebaseline
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import ManualClock
-from risk.config import RiskConfig, load_config
+from risk.config import RiskConfig
 from risk.heartbeat import HEARTBEAT_FILE, HeartbeatReader
 from risk.reason_codes import ReasonCode
 from risk.rule_state import RuleState, save_rule_state
 from risk.rules.daily_loss import DailyCalendar
 from risk.units import to_units
-from tests.conftest import SHIPPED_CONFIG, RecordingSink
+from tests.conftest import RecordingSink
 
 
 class Unplugged:
@@ -47,12 +46,6 @@ class Unplugged:
         if self.down:
             return int(ResultCode.E_INTERNAL_FAIL_CONNECT), "IPC: terminal not reachable"
         return self.terminal.last_error()
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> RiskConfig:
-    env = {"RISKGUARD_STATE_DIR": str(tmp_path / "state"), "RISKGUARD_LOG_DIR": str(tmp_path)}
-    return load_config(SHIPPED_CONFIG, env=env)
 
 
 @pytest.fixture

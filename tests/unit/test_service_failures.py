@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,9 @@ from execution.risk_monitor import RiskMonitor
 from risk.breaker_state import BreakerState
 from risk.circuit_breaker import CircuitBreaker
 from risk.clock import SystemClock
-from risk.config import RiskConfig, load_config
+from risk.config import RiskConfig
 from risk.events import NullSink
-from tests.conftest import SHIPPED_CONFIG, RecordingSink
+from tests.conftest import RecordingSink
 
 EXIT_FAILURE = 1
 
@@ -38,12 +37,6 @@ class DiskFillsUp(RecordingSink):
             raise OSError(errno.ENOSPC, "No space left on device")
         super().emit(event, **fields)
         self.full = event == "monitor.started"
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> RiskConfig:
-    env = {"RISKGUARD_STATE_DIR": str(tmp_path / "state"), "RISKGUARD_LOG_DIR": str(tmp_path)}
-    return load_config(SHIPPED_CONFIG, env=env)
 
 
 @pytest.fixture
